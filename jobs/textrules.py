@@ -1,0 +1,176 @@
+"""The text rules, defined once: decoding, Gutenberg boilerplate stripping, tokenization, stop words.
+
+Pure Python with no Spark or Luigi import. The pipeline builds the Parquet corpus with `read_book`;
+every word-count engine tokenizes with `WORD_PATTERN` (the Spark job hands the same string to Java's
+regex engine); the tests check each rule here without Spark.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import regex
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+# Bytes 0x80-0x9F read as latin-1 are C1 controls; cp1252 puts punctuation there, except the five bytes
+# it leaves undefined, which the rules keep as the code point of the same value.
+_CP1252_HOLES = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+_CP1252_FROM_LATIN1 = {
+    b: (chr(b) if b in _CP1252_HOLES else bytes([b]).decode("cp1252")) for b in range(0x80, 0xA0)
+}
+
+# Valid in Python's `regex` and in java.util.regex alike, so every engine splits text the same way.
+WORD_PATTERN = r"[\p{L}\p{M}]+(?:['’][\p{L}\p{M}]+)*"
+WORD_RE = regex.compile(WORD_PATTERN)
+APOSTROPHE_FROM = "’"
+APOSTROPHE_TO = "'"
+
+START_RE = re.compile(r"^\*+\s*START\s+OF\s+(THE|THIS)\s+PROJECT\s+GUTENBERG\s+E-?BOOK", re.IGNORECASE)
+SMALL_PRINT_RE = re.compile(r"\*END\*?\s*THE SMALL PRINT", re.IGNORECASE)
+END_RE = re.compile(
+    r"^\*+\s*END\s+OF\s+(THE|THIS)\s+PROJECT\s+GUTENBERG\s+E-?BOOK"
+    r"|^End\s+of\s+(the\s+|this\s+)?Project\s+Gutenberg",
+    re.IGNORECASE,
+)
+LANGUAGE_RE = re.compile(r"^Language:\s*(\S.*?)\s*$", re.IGNORECASE)
+# A START marker split over lines ends on one of the next three lines ending in `***`.
+START_CONTINUATION_LINES = 3
+
+STOPWORDS_DIR = Path(__file__).resolve().parent / "stopwords"
+BUILTIN_STOPWORDS = ("english", "none")
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode raw book bytes; returns the text and the encoding used (`utf-8-sig`, `utf-8`, `cp1252`).
+
+    After a BOM the bytes are UTF-8 by declaration, so invalid sequences there become U+FFFD rather
+    than switching the whole book to cp1252.
+    """
+    if data.startswith(UTF8_BOM):
+        return data[len(UTF8_BOM) :].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1").translate(_CP1252_FROM_LATIN1), "cp1252"
+
+
+def normalize(text: str) -> str:
+    """Turn CRLF and lone CR into LF, then normalise to NFC."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+@dataclass(frozen=True)
+class Body:
+    """The book between its Gutenberg header and footer."""
+
+    text: str
+    start_marker: bool
+    end_marker: bool
+    header: tuple[str, ...]
+
+
+def _find_start(lines: list[str]) -> int | None:
+    """Index of the last line of the start marker, or None."""
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if START_RE.match(stripped):
+            if stripped.endswith("***"):
+                return i
+            for j in range(i + 1, min(i + 1 + START_CONTINUATION_LINES, len(lines))):
+                if lines[j].strip().endswith("***"):
+                    return j
+            return i
+        if SMALL_PRINT_RE.search(stripped):
+            return i
+    return None
+
+
+def strip_boilerplate(text: str) -> Body:
+    """Cut the Project Gutenberg header and footer from normalised text (lines split on `\\n` only)."""
+    lines = text.split("\n")
+    marker = _find_start(lines)
+    begin = 0 if marker is None else marker + 1
+    end = next((i for i in range(begin, len(lines)) if END_RE.match(lines[i].strip())), None)
+    return Body(
+        text="\n".join(lines[begin : len(lines) if end is None else end]),
+        start_marker=marker is not None,
+        end_marker=end is not None,
+        header=tuple(lines[: begin if marker is not None else 0]),
+    )
+
+
+def tokenize(text: str) -> Iterator[str]:
+    """Yield the words of `text`: pattern matches, lowercased, with `’` as `'`."""
+    for match in WORD_RE.finditer(text):
+        yield match.group().lower().replace(APOSTROPHE_FROM, APOSTROPHE_TO)
+
+
+def count_words(texts: Iterable[str]) -> Counter[str]:
+    """Count the words of several texts (the reference every engine is tested against)."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(tokenize(text))
+    return counts
+
+
+@dataclass(frozen=True)
+class Book:
+    """A decoded, normalised and stripped book with the facts the corpus keeps about it."""
+
+    body: str
+    encoding: str
+    language: str
+    start_marker: bool
+    end_marker: bool
+    raw_bytes: int
+    raw_lines: int
+    body_lines: int
+
+
+def read_book(data: bytes) -> Book:
+    """Apply the decoding, normalisation and stripping rules to one book's raw bytes."""
+    decoded, encoding = decode(data)
+    text = normalize(decoded)
+    body = strip_boilerplate(text)
+    language = next((m.group(1) for m in map(LANGUAGE_RE.match, body.header) if m is not None), "unknown")
+    return Book(
+        body=body.text,
+        encoding=encoding,
+        language=language,
+        start_marker=body.start_marker,
+        end_marker=body.end_marker,
+        raw_bytes=len(data),
+        raw_lines=text.count("\n") + (0 if text.endswith("\n") or not text else 1),
+        body_lines=body.text.count("\n") + 1 if body.text else 0,
+    )
+
+
+def normalize_word(word: str) -> str:
+    """Bring a stop word to the form tokens have (NFC, lowercase, `'` apostrophe)."""
+    return unicodedata.normalize("NFC", word.strip()).lower().replace(APOSTROPHE_FROM, APOSTROPHE_TO)
+
+
+def stopwords_path(spec: str) -> Path | None:
+    """The file behind a `stopwords` value: a built-in list name or a path; None for `none`."""
+    if spec == "none":
+        return None
+    if spec == "english":
+        return STOPWORDS_DIR / "english.txt"
+    return Path(spec)
+
+
+def load_stopwords(spec: str) -> frozenset[str]:
+    """Stop words for `english` (Spark ML's list), `none`, or a one-word-a-line file path."""
+    path = stopwords_path(spec)
+    if path is None:
+        return frozenset()
+    if not path.is_file():
+        raise FileNotFoundError(f"stop-word file {path}: no such file")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(normalize_word(line) for line in lines if line.strip())

@@ -1,0 +1,86 @@
+"""Every output path, built in one place from the parameters that identify the output.
+
+The root is `[storage] root`: a local path (default `data`) or an `hdfs://` URI. Paths are joined
+with `/` so the same code serves both; `target()` picks the Luigi target class from the scheme.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import posixpath
+from typing import Any
+
+import luigi
+import luigi.format
+
+from jobs.textrules import stopwords_path
+from pipeline.config import storage
+
+
+def root() -> str:
+    return storage().root.rstrip("/") or "/"
+
+
+def is_hdfs(path: str) -> bool:
+    return path.startswith("hdfs://")
+
+
+def join(*parts: str) -> str:
+    """`root()/part/part...`; parts are produced by this module, never taken raw from downloaded data."""
+    return posixpath.join(root(), *parts)
+
+
+def target(path: str, binary: bool = False) -> luigi.target.FileSystemTarget:
+    """A Luigi target for `path`: HdfsTarget for hdfs:// URIs, LocalTarget otherwise."""
+    fmt: Any = luigi.format.Nop if binary else luigi.format.UTF8
+    if is_hdfs(path):
+        from luigi.contrib.hdfs import HdfsTarget  # imported lazily: only HDFS users need its client config
+
+        return HdfsTarget(path, format=fmt)
+    return luigi.LocalTarget(path, format=fmt)
+
+
+def run_key(date: datetime.date, period: str, n_books: int) -> str:
+    """The part of a path that identifies one corpus: which list, which day, how many books."""
+    return f"{period}/{date.isoformat()}/books-{n_books}"
+
+
+def stopwords_key(spec: str) -> str:
+    """`english`, `none`, or `file-<hash of the file's bytes>`: editing a stop-word file changes the key."""
+    path = stopwords_path(spec)
+    if spec in ("english", "none") or path is None:
+        return spec
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError as exc:
+        raise ValueError(f"stop-word file {spec}: {exc.strerror or exc}") from exc
+    return f"file-{digest}"
+
+
+def top_books_path(date: datetime.date, period: str) -> str:
+    return join("top_books", period, f"{date.isoformat()}.json")
+
+
+def raw_book_path(book_id: int) -> str:
+    return join("raw", str(book_id), f"pg{book_id}.txt")
+
+
+def missing_book_path(book_id: int) -> str:
+    return join("raw", str(book_id), "missing.json")
+
+
+def corpus_path(date: datetime.date, period: str, n_books: int) -> str:
+    return join("corpus", run_key(date, period, n_books))
+
+
+def word_counts_path(engine: str, date: datetime.date, period: str, n_books: int) -> str:
+    return join("word_counts", engine, run_key(date, period, n_books))
+
+
+def top_words_prefix(
+    engine: str, date: datetime.date, period: str, n_books: int, n_words: int, stopwords: str
+) -> str:
+    """Common prefix of the CSV, JSON and PNG of one top-words report."""
+    name = f"top-{n_words}_stop-{stopwords_key(stopwords)}"
+    return join("top_words", engine, run_key(date, period, n_books), name)
