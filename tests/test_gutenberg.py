@@ -1,0 +1,148 @@
+"""The top-page parser and the HTTP client against a real loopback server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from pipeline import gutenberg as gb
+from tests.conftest import MIRROR, MirrorServer, Reply
+
+PAGE = """<html><body>
+<h2 id="books-last1">Top yesterday</h2>
+<ol>
+<li><a href="/ebooks/7">Alice &amp; Bob: Stand by Me by Carol Smith (1,234)</a></li>
+<li><a href="/ebooks/8/">The Bible, King James Version (99)</a></li>
+</ol>
+<h2 id="books-last7">Top 7 days</h2>
+<ol><li><a href="/ebooks/9">Nine by Nobody (5)</a></li></ol>
+</body></html>"""
+
+
+def fast_client(**overrides: float) -> gb.Client:
+    settings = {
+        "user_agent": "gutenberg-wordcount-tests",
+        "delay_seconds": 0.0,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "max_attempts": 3,
+        "backoff_seconds": 0.01,
+        "max_backoff_seconds": 5.0,
+        "max_bytes": 1_000_000,
+    }
+    settings.update(overrides)
+    return gb.Client(**settings)  # type: ignore[arg-type]
+
+
+def test_parse_shared_mirror_top_page() -> None:
+    page = (MIRROR / "browse" / "scores" / "top").read_text(encoding="utf-8")
+    yesterday = gb.parse_top_page(page, "yesterday")
+    assert len(yesterday) == 23
+    assert yesterday[:2] == [
+        gb.RankedBook(1, 1342, "Pride and Prejudice", "Jane Austen", 1435),
+        gb.RankedBook(2, 1232, "The Prince", "Niccolò Machiavelli", 969),
+    ]
+    assert yesterday[4] == gb.RankedBook(5, 2591, "Grimms' Fairy Tales", "Jacob Grimm and Wilhelm Grimm", 831)
+    last7 = gb.parse_top_page(page, "last7")
+    assert [b.book_id for b in last7] == [b.book_id for b in yesterday]
+    assert last7[0].downloads == 1435 * 7
+    assert gb.parse_top_page(page, "last30")[0].downloads == 1435 * 30
+
+
+def test_parse_entities_last_by_and_missing_author() -> None:
+    assert gb.parse_top_page(PAGE, "yesterday") == [
+        gb.RankedBook(1, 7, "Alice & Bob: Stand by Me", "Carol Smith", 1234),
+        gb.RankedBook(2, 8, "The Bible, King James Version", "", 99),
+    ]
+    assert gb.parse_top_page(PAGE, "last7") == [gb.RankedBook(1, 9, "Nine", "Nobody", 5)]
+
+
+def test_parse_missing_section_names_source_and_section() -> None:
+    with pytest.raises(gb.GutenbergError) as info:
+        gb.parse_top_page(PAGE, "last30", source="http://x/browse/scores/top")
+    assert (
+        str(info.value) == "http://x/browse/scores/top: no <h2 id=\"books-last30\"> section (period 'last30')"
+    )
+
+
+def test_book_urls_in_fallback_order() -> None:
+    assert gb.book_urls("http://m/", 84) == [
+        "http://m/cache/epub/84/pg84.txt",
+        "http://m/files/84/84-0.txt",
+        "http://m/files/84/84.txt",
+    ]
+
+
+def test_looks_like_html() -> None:
+    assert gb.looks_like_html(b"\n  <!DOCTYPE html><html>captcha</html>")
+    assert gb.looks_like_html(b"<HTML><body>")
+    assert not gb.looks_like_html(b"The Project Gutenberg EBook of <html> tricks")
+
+
+def test_get_serves_bytes_and_sends_user_agent(mirror: MirrorServer) -> None:
+    body = fast_client().get(f"{mirror.url}/cache/epub/84/pg84.txt")
+    assert body == (MIRROR / "cache" / "epub" / "84" / "pg84.txt").read_bytes()
+
+
+def test_retries_5xx_then_succeeds(http_server: MirrorServer) -> None:
+    replies = iter([Reply(503), Reply(500), Reply(200, b"text")])
+    http_server.overrides["/book"] = lambda: next(replies)
+    assert fast_client().get(f"{http_server.url}/book") == b"text"
+    assert http_server.requests == ["/book"] * 3
+
+
+def test_429_honours_retry_after(http_server: MirrorServer, caplog: pytest.LogCaptureFixture) -> None:
+    replies = iter([Reply(429, headers={"Retry-After": "1"}), Reply(200, b"ok")])
+    http_server.overrides["/book"] = lambda: next(replies)
+    with caplog.at_level(logging.WARNING, logger="luigi-interface"):
+        assert fast_client().get(f"{http_server.url}/book") == b"ok"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{http_server.url}/book: HTTP 429; retry 1/2 in 1.0s"
+    ]
+
+
+def test_gives_up_with_one_line_after_max_attempts(http_server: MirrorServer) -> None:
+    http_server.overrides["/book"] = Reply(500)
+    with pytest.raises(gb.GutenbergError) as info:
+        fast_client().get(f"{http_server.url}/book")
+    assert str(info.value) == f"{http_server.url}/book: HTTP 500 (gave up after 3 attempts)"
+    assert len(http_server.requests) == 3
+
+
+def test_404_is_not_found_and_not_retried(http_server: MirrorServer) -> None:
+    with pytest.raises(gb.NotFoundError, match=r"/missing: HTTP 404$"):
+        fast_client().get(f"{http_server.url}/missing")
+    assert http_server.requests == ["/missing"]
+
+
+def test_other_4xx_fails_at_once(http_server: MirrorServer) -> None:
+    http_server.overrides["/forbidden"] = Reply(403)
+    with pytest.raises(gb.GutenbergError, match=r"/forbidden: HTTP 403 Forbidden$"):
+        fast_client().get(f"{http_server.url}/forbidden")
+    assert len(http_server.requests) == 1
+
+
+def test_connection_refused_is_named() -> None:
+    with MirrorServer(Path("/nonexistent")) as server:
+        url = server.url
+    with pytest.raises(gb.GutenbergError) as info:
+        fast_client(max_attempts=2).get(f"{url}/x")
+    assert str(info.value) == f"{url}/x: connection refused (gave up after 2 attempts)"
+
+
+def test_body_over_the_cap_is_refused(http_server: MirrorServer) -> None:
+    http_server.overrides["/big"] = Reply(200, b"x" * 2000)
+    with pytest.raises(gb.GutenbergError, match=r"/big: body of 2000 bytes exceeds the 1000-byte cap$"):
+        fast_client(max_bytes=1000).get(f"{http_server.url}/big")
+
+
+def test_throttle_spaces_requests_to_one_host(tmp_path: Path) -> None:
+    throttle = gb.HostThrottle(f"test-{tmp_path.name}", delay=0.3)
+    throttle.wait()
+    first = float(Path(throttle.path).read_text())
+    throttle.wait()
+    second = float(Path(throttle.path).read_text())
+    Path(throttle.path).unlink()
+    assert second - first >= 0.3
