@@ -87,9 +87,7 @@ def test_markers_without_spaces_and_of_the() -> None:
 
 
 def test_markers_are_case_insensitive_and_accept_e_book_and_indent() -> None:
-    text = (
-        "  *** start of this project gutenberg e-book x ***  \nword\n   end of this project gutenberg x"
-    )
+    text = "  *** start of this project gutenberg e-book x ***  \nword\n   end of this project gutenberg x"
     assert strip_boilerplate(text).text == "word"
 
 
