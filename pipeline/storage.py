@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import posixpath
+from pathlib import Path
 from typing import Any
 
 import luigi
 import luigi.format
 
-from jobs.textrules import stopwords_path
+from jobs.textrules import BUILTIN_STOPWORDS
 from pipeline.config import storage
 
 
@@ -48,9 +49,9 @@ def run_key(date: datetime.date, period: str, n_books: int) -> str:
 
 def stopwords_key(spec: str) -> str:
     """`english`, `none`, or `file-<hash of the file's bytes>`: editing a stop-word file changes the key."""
-    path = stopwords_path(spec)
-    if spec in ("english", "none") or path is None:
+    if spec in BUILTIN_STOPWORDS:
         return spec
+    path = Path(spec)
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError as exc:

@@ -84,7 +84,7 @@ def mirror() -> Iterator[MirrorServer]:
 @pytest.fixture
 def http_server() -> Iterator[MirrorServer]:
     """An empty loopback server: every path 404 unless overridden."""
-    with MirrorServer(Path(os.devnull).parent / "nonexistent-gutenberg-root") as server:
+    with MirrorServer(Path("/nonexistent-gutenberg-root")) as server:
         yield server
 
 
