@@ -20,6 +20,13 @@ MIRROR = Path(os.environ.get("GUTENBERG_MIRROR", REPO.parent / "shared" / "guten
 MIRROR_BOOK_IDS = sorted(int(p.name) for p in (MIRROR / "cache" / "epub").iterdir() if p.is_dir())
 
 
+def mirror_body(book_id: int) -> str:
+    """A shared mirror book's body, by the pure-Python text rules (the reference every engine must match)."""
+    from jobs.textrules import read_book
+
+    return read_book((MIRROR / "cache" / "epub" / str(book_id) / f"pg{book_id}.txt").read_bytes()).body
+
+
 @dataclass
 class Reply:
     """A canned answer for one path of the test server."""

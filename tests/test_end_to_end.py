@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, run_luigi
+from tests.conftest import MIRROR, REPO, MirrorServer, Reply, mirror_body, run_luigi
 
 pytestmark = pytest.mark.spark
 
@@ -26,10 +26,7 @@ def listed_ids(page: str) -> list[int]:
 
 def expected_csv(book_ids: list[int], n_words: int, stopwords: frozenset[str]) -> str:
     """The report computed here, from the raw mirror files and the pure-Python text rules."""
-    bodies = [
-        textrules.read_book((MIRROR / "cache" / "epub" / str(i) / f"pg{i}.txt").read_bytes()).body
-        for i in book_ids
-    ]
+    bodies = [mirror_body(i) for i in book_ids]
     counts = textrules.count_words(bodies)
     ranked = sorted(((w, c) for w, c in counts.items() if w not in stopwords), key=lambda wc: (-wc[1], wc[0]))
     if n_words:

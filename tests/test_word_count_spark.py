@@ -13,7 +13,7 @@ import word_count
 from pyspark.sql import types as T
 
 from jobs import textrules
-from tests.conftest import MIRROR, MIRROR_BOOK_IDS, REPO
+from tests.conftest import MIRROR_BOOK_IDS, REPO, mirror_body
 
 pytestmark = pytest.mark.spark
 
@@ -25,10 +25,7 @@ def as_dict(frame) -> dict[str, int]:
 
 
 def mirror_bodies() -> list[str]:
-    return [
-        textrules.read_book((MIRROR / "cache" / "epub" / str(i) / f"pg{i}.txt").read_bytes()).body
-        for i in MIRROR_BOOK_IDS
-    ]
+    return [mirror_body(i) for i in MIRROR_BOOK_IDS]
 
 
 def test_literal_corpus(spark) -> None:
