@@ -42,3 +42,17 @@ class spark(luigi.Config):  # noqa: N801 - the same section luigi.contrib.spark 
     executor_memory = luigi.Parameter(default="", description="e.g. 2g")
     py_files = luigi.Parameter(default="", description="extra comma-separated --py-files")
     log_level = luigi.Parameter(default="WARN", description="Spark's log4j root level")
+
+
+MRJOB_RUNNERS = ("inline", "local", "hadoop", "emr", "dataproc", "spark")
+
+
+class mrjob(luigi.Config):  # noqa: N801
+    """How WordCountMR runs jobs/mr_word_count.py."""
+
+    runner = luigi.ChoiceParameter(
+        choices=MRJOB_RUNNERS,
+        default="local",
+        description="mrjob runner (-r); its options come from conf_path",
+    )
+    conf_path = luigi.Parameter(default="", description="runner options file (default: conf/mrjob.conf)")

@@ -75,6 +75,10 @@ def corpus_path(date: datetime.date, period: str, n_books: int) -> str:
     return join("corpus", run_key(date, period, n_books))
 
 
+def corpus_text_path(date: datetime.date, period: str, n_books: int) -> str:
+    return join("corpus_text", run_key(date, period, n_books))
+
+
 def word_counts_path(engine: str, date: datetime.date, period: str, n_books: int) -> str:
     return join("word_counts", engine, run_key(date, period, n_books))
 

@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import urllib.parse
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,12 @@ def default_spark_submit() -> str:
     return shutil.which("spark-submit") or "spark-submit"
 
 
+def spark_driver_java_options() -> str:
+    """The project's log4j2 setup at `[spark] log_level`, for every spark-submit the pipeline starts."""
+    log_conf = (CONF_DIR / "log4j2.properties").as_uri()
+    return f"-Dlog4j2.configurationFile={log_conf} -Dgutenberg.log.level={spark().log_level}"
+
+
 class WordCountSpark(CorpusTask, SparkSubmitTask):
     """Every word of one corpus with its count, by jobs/word_count.py: Parquet under word_counts/spark/."""
 
@@ -317,6 +324,9 @@ class WordCountSpark(CorpusTask, SparkSubmitTask):
 
     def app_options(self) -> list[str]:
         return [_local_uri(self.input().path), _local_uri(self._output_tmp)]
+
+    def read_counts(self) -> list[tuple[str, int]]:
+        return read_word_counts(self.output().path)
 
     @property
     def spark_submit(self) -> str:
@@ -360,8 +370,7 @@ class WordCountSpark(CorpusTask, SparkSubmitTask):
 
     @property
     def driver_java_options(self) -> str:
-        log_conf = (CONF_DIR / "log4j2.properties").as_uri()
-        return f"-Dlog4j2.configurationFile={log_conf} -Dgutenberg.log.level={spark().log_level}"
+        return spark_driver_java_options()
 
 
 class TopWords(CorpusTask):
@@ -390,7 +399,7 @@ class TopWords(CorpusTask):
 
     def run(self) -> None:
         self.set_status_message("Ranking words")
-        counts = read_word_counts(self.input().path)
+        counts = self.requires().read_counts()
         rows = report.rank_words(counts, textrules.load_stopwords(self.stopwords), self.n_words)
         corpus = read_corpus_manifest(CorpusParquet(**self.corpus_params()).output().path)
         outputs = self.output()
@@ -436,6 +445,26 @@ class TopWords(CorpusTask):
             "",
         ]
         return "\n".join(lines)
+
+
+def write_word_counts(target: luigi.target.FileSystemTarget, counts: Iterable[tuple[str, int]]) -> None:
+    """A word-count Parquet directory like the Spark job's: one file, by count descending then word."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = sorted(counts, key=lambda pair: (-pair[1], pair[0]))
+    table = pa.table(
+        {"word": [w for w, _ in rows], "count": [c for _, c in rows]},
+        schema=pa.schema([("word", pa.string()), ("count", pa.int64())]),
+    )
+    with target.temporary_path() as tmp:
+        if storage.is_hdfs(tmp):
+            with tempfile.TemporaryDirectory() as local:
+                pq.write_table(table, os.path.join(local, "part-00000.parquet"))
+                target.fs.put(local, tmp)
+        else:
+            os.makedirs(tmp)
+            pq.write_table(table, os.path.join(tmp, "part-00000.parquet"))
 
 
 def read_word_counts(path: str) -> list[tuple[str, int]]:

@@ -126,6 +126,29 @@ def spark_submit_log(tmp_path: Path) -> tuple[Path, Path]:
     return wrapper, log
 
 
+class ConfigOverride:
+    """Set one key of Luigi's config for the duration of a `with` block."""
+
+    def __init__(self, section: str, key: str, value: str) -> None:
+        self.section, self.key, self.value = section, key, value
+
+    def __enter__(self) -> None:
+        import luigi.configuration
+
+        config = luigi.configuration.get_config()
+        self.previous = config.get(self.section, self.key, None)
+        config.set(self.section, self.key, self.value)
+
+    def __exit__(self, *exc: object) -> None:
+        import luigi.configuration
+
+        config = luigi.configuration.get_config()
+        if self.previous is None:
+            config.remove_option(self.section, self.key)
+        else:
+            config.set(self.section, self.key, self.previous)
+
+
 def run_luigi(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """The real `luigi` command, as a user types it, in a subprocess."""
     luigi_bin = Path(sys.executable).parent / "luigi"

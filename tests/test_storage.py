@@ -12,27 +12,16 @@ from luigi.contrib.hdfs import HdfsTarget
 import pipeline
 from pipeline import storage
 from pipeline.tasks import CorpusParquet, DownloadBook, TopBooks, TopWordsSpark, WordCountSpark
+from tests.conftest import ConfigOverride
 
 DAY = datetime.date(2026, 11, 20)
 
 
-class StorageRoot:
+class StorageRoot(ConfigOverride):
     """Point [storage] root at a folder or URI for the duration of a test."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        config = luigi.configuration.get_config()
-        self.previous = config.get("storage", "root", None)
-        config.set("storage", "root", self.path)
-
-    def __exit__(self, *exc: object) -> None:
-        config = luigi.configuration.get_config()
-        if self.previous is None:
-            config.remove_option("storage", "root")
-        else:
-            config.set("storage", "root", self.previous)
+        super().__init__("storage", "root", path)
 
 
 @pytest.fixture

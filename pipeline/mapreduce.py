@@ -1,0 +1,300 @@
+"""The MapReduce engines: CorpusText -> WordCountMR (mrjob) and WordCountHadoop (luigi.contrib.hadoop).
+
+Both start from the same CorpusParquet through CorpusText, a line-oriented UTF-8 export that Hadoop
+streaming can split, and tokenize with jobs/textrules.py, so their counts equal the Spark engine's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import posixpath
+import shlex
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import luigi
+
+from jobs import textrules
+from pipeline import mrrunner, storage
+from pipeline.config import MRJOB_RUNNERS, mrjob, spark
+from pipeline.tasks import (
+    CONF_DIR,
+    CorpusParquet,
+    CorpusTask,
+    TopWords,
+    default_spark_submit,
+    logger,
+    read_word_counts,
+    spark_driver_java_options,
+    write_word_counts,
+)
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, *prefixes: str) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefixes)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str, *prefixes: str) -> Iterator[None]:
+    log_filter = _DropMessages(*prefixes)
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(log_filter)
+
+
+@contextlib.contextmanager
+def _log_to_stderr(logger_name: str) -> Iterator[None]:
+    """Show a library's INFO progress lines (mrjob's steps) while a task runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{logger_name}: %(message)s"))
+    library_logger = logging.getLogger(logger_name)
+    previous_level = library_logger.level
+    library_logger.addHandler(handler)
+    library_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        library_logger.removeHandler(handler)
+        library_logger.setLevel(previous_level)
+
+
+def _import_luigi_hadoop() -> Any:
+    """luigi.contrib.hadoop, with our runner standing in for the mrrunner module luigi's wheel lacks."""
+    try:
+        importlib.import_module("luigi.contrib.mrrunner")
+    except ModuleNotFoundError:
+        sys.modules["luigi.contrib.mrrunner"] = mrrunner
+    # luigi.contrib.hadoop imports the GCS and S3 targets, which warn at import about cloud SDKs this
+    # project never uses; every `luigi --module pipeline` run would print those warnings.
+    with _quiet("luigi-interface", "Loading GCP module", "Loading GCS module"):
+        return importlib.import_module("luigi.contrib.hadoop")
+
+
+luigi_hadoop = _import_luigi_hadoop()
+
+TEXT_PART_PREFIX = "part-"
+MRJOB_CONF = CONF_DIR / "mrjob.conf"
+
+
+class CorpusText(CorpusTask):
+    """The corpus as UTF-8 text, one body line per line (blank lines left out), under corpus_text/."""
+
+    def requires(self) -> CorpusParquet:
+        return CorpusParquet(**self.corpus_params())
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.corpus_text_path(self.date, self.period, self.n_books))
+
+    def run(self) -> None:
+        corpus = self.input().path
+        parts = sorted(p for p in os.listdir(corpus) if p.endswith(".parquet"))
+        with self.output().temporary_path() as tmp:
+            staging = tempfile.TemporaryDirectory() if storage.is_hdfs(tmp) else contextlib.nullcontext(tmp)
+            with staging as local:
+                os.makedirs(local, exist_ok=True)
+                for index, name in enumerate(parts):
+                    self.set_status_message(f"Writing text part {index + 1} of {len(parts)}")
+                    dest = os.path.join(local, f"{TEXT_PART_PREFIX}{index:05d}.txt")
+                    write_text_part(os.path.join(corpus, name), dest)
+                    self.set_progress_percentage(100 * (index + 1) // len(parts))
+                if storage.is_hdfs(tmp):
+                    self.output().fs.put(local, tmp)
+
+    def part_targets(self) -> list[luigi.target.FileSystemTarget]:
+        """The text parts, in order (a directory is not a valid input for Luigi's LocalJobRunner)."""
+        target = self.output()
+        names = sorted(posixpath.basename(p) for p in target.fs.listdir(target.path))
+        return [
+            storage.target(posixpath.join(target.path, name))
+            for name in names
+            if name.startswith(TEXT_PART_PREFIX)
+        ]
+
+
+def write_text_part(parquet_path: str, dest: str) -> None:
+    """The `text` column of one corpus Parquet part as lines, one row group (book) at a time."""
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(parquet_path)
+    with open(dest, "w", encoding="utf-8", newline="\n") as out:
+        for group in range(source.num_row_groups):
+            for text in source.read_row_group(group, columns=["text"]).column("text").to_pylist():
+                out.writelines(text_lines(text))
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """The non-blank lines of a corpus text, each ending in `\\n` (streaming drops a line's last char)."""
+    for line in text.split("\n"):
+        if line.strip():
+            yield line + "\n"
+
+
+def _runner_parameter() -> luigi.Parameter:
+    return luigi.OptionalChoiceParameter(
+        default=None,
+        choices=MRJOB_RUNNERS,
+        significant=False,  # every runner gives the same counts, so it is not part of the output's identity
+        description="mrjob runner (inline, local, hadoop, emr, dataproc, spark); default [mrjob] runner",
+    )
+
+
+class WordCountMR(CorpusTask):
+    """Every word of one corpus with its count, by jobs/mr_word_count.py: Parquet under word_counts/mrjob/."""
+
+    runner = _runner_parameter()
+    engine = "mrjob"
+
+    def requires(self) -> CorpusText:
+        return CorpusText(**self.corpus_params())
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.word_counts_path(self.engine, self.date, self.period, self.n_books))
+
+    def runner_name(self) -> str:
+        return self.runner or mrjob().runner
+
+    def mrjob_args(self) -> list[str]:
+        """Command-line arguments for the job: runner, conf file, Spark settings and the text parts."""
+        runner = self.runner_name()
+        args = ["--runner", runner, "--conf-path", mrjob().conf_path or str(MRJOB_CONF)]
+        if runner == "spark":
+            # The spark runner uses the same [spark] settings as WordCountSpark: one place for Spark.
+            master = spark().master
+            submit = spark().spark_submit or default_spark_submit()
+            args += ["--spark-master", master, "--spark-submit-bin", submit]
+            args += ["--spark-args", f"--driver-java-options '{spark_driver_java_options()}'"]
+            if master.startswith("local"):
+                # mrjob would run executors with whatever `python3` is first on PATH.
+                args += ["--python-bin", sys.executable]
+        return args + [target.path for target in self.requires().part_targets()]
+
+    def run(self) -> None:
+        from jobs.mr_word_count import MRWordCount
+
+        args = self.mrjob_args()
+        self.set_status_message(f"mrjob job on the {self.runner_name()} runner")
+        logger.info("mr_word_count.py %s", shlex.join(args))
+        job = MRWordCount(args=args)
+        with _log_to_stderr("mrjob"), job.make_runner() as runner:
+            runner.run()
+            counts = job.parse_output(runner.cat_output())
+            write_word_counts(self.output(), counts)
+        self.set_progress_percentage(100)
+
+    def read_counts(self) -> list[tuple[str, int]]:
+        return read_word_counts(self.output().path)
+
+
+class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
+    """Every word of one corpus with its count, by a luigi.contrib.hadoop JobTask: under word_counts/hadoop/.
+
+    Local storage runs on Luigi's LocalJobRunner (in this process, in memory) and writes one
+    `word<TAB>count` file; an hdfs:// root runs Hadoop streaming (`[hadoop] streaming_jar`) and writes
+    a directory of part files.
+    """
+
+    engine = "hadoop"
+    data_interchange_format = "json"  # json.loads between steps instead of eval
+    n_reduce_tasks = 8
+
+    def requires(self) -> CorpusText:
+        return CorpusText(**self.corpus_params())
+
+    def input_hadoop(self) -> list[luigi.target.FileSystemTarget]:
+        return self.requires().part_targets()
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        path = storage.word_counts_path(self.engine, self.date, self.period, self.n_books)
+        if storage.is_hdfs(path):
+            return storage.target(path)
+        return storage.target(posixpath.join(path, "part-00000"))
+
+    def job_runner(self) -> Any:
+        if not storage.is_hdfs(self.output().path):
+            return luigi_hadoop.LocalJobRunner()
+        if not luigi.configuration.get_config().get("hadoop", "streaming_jar", ""):
+            raise ValueError(
+                f"{self.output().path}: HDFS output needs Hadoop streaming; set [hadoop] streaming_jar"
+            )
+        return luigi_hadoop.DefaultHadoopJobRunner()
+
+    def extra_modules(self) -> list[Any]:
+        import jobs
+
+        return [jobs]
+
+    def run(self) -> None:
+        self.set_status_message(f"MapReduce on {type(self.job_runner()).__name__}")
+        super().run()
+        self.set_progress_percentage(100)
+
+    def init_mapper(self) -> None:
+        # In-mapper combining: each distinct word leaves a map task once.
+        self._counts: Counter[str] = Counter()
+
+    def mapper(self, line: str) -> Iterator[tuple[str, int]]:
+        self._counts.update(textrules.tokenize(line))
+        return iter(())
+
+    def final_mapper(self) -> Iterator[tuple[str, int]]:
+        yield from self._counts.items()
+
+    def combiner(self, word: str, counts: Iterable[int]) -> Iterator[tuple[str, int]]:
+        yield word, sum(counts)
+
+    def reducer(self, word: str, counts: Iterable[int]) -> Iterator[tuple[str, str]]:
+        # With json interchange, the final writer joins the values as they are: strings.
+        yield word, str(sum(counts))
+
+    def read_counts(self) -> list[tuple[str, int]]:
+        target = self.output()
+        if storage.is_hdfs(target.path):
+            names = sorted(target.fs.listdir(target.path))
+            targets = [storage.target(p) for p in names if posixpath.basename(p).startswith("part-")]
+        else:
+            targets = [target]
+        counts = []
+        for part in targets:
+            with part.open("r") as handle:
+                counts.extend(parse_tsv_counts(handle))
+        return counts
+
+
+def parse_tsv_counts(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """(word, count) from `word<TAB>count` lines."""
+    for line in lines:
+        word, _, count = line.rstrip("\n").rpartition("\t")
+        yield word, int(count)
+
+
+class TopWordsMR(TopWords):
+    """Top words of the corpus counted by mrjob: CSV, JSON and PNG under top_words/mrjob/."""
+
+    runner = _runner_parameter()
+    engine = "mrjob"
+
+    def word_count_task(self) -> WordCountMR:
+        return WordCountMR(runner=self.runner, **self.corpus_params())
+
+
+class TopWordsHadoop(TopWords):
+    """Top words of the corpus counted by the Hadoop JobTask: CSV, JSON and PNG under top_words/hadoop/."""
+
+    engine = "hadoop"
+
+    def word_count_task(self) -> WordCountHadoop:
+        return WordCountHadoop(**self.corpus_params())
