@@ -100,9 +100,8 @@ class CorpusText(CorpusTask):
         return storage.target(storage.corpus_text_path(self.date, self.period, self.n_books))
 
     def run(self) -> None:
-        corpus = self.input().path
-        parts = sorted(p for p in os.listdir(corpus) if p.endswith(".parquet"))
-        with self.output().temporary_path() as tmp:
+        with storage.local_copy(self.input().path) as corpus, self.output().temporary_path() as tmp:
+            parts = sorted(p for p in os.listdir(corpus) if p.endswith(".parquet"))
             staging = tempfile.TemporaryDirectory() if storage.is_hdfs(tmp) else contextlib.nullcontext(tmp)
             with staging as local:
                 os.makedirs(local, exist_ok=True)

@@ -6,9 +6,13 @@ with `/` so the same code serves both; `target()` picks the Luigi target class f
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
+import os
 import posixpath
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,21 @@ def target(path: str, binary: bool = False) -> luigi.target.FileSystemTarget:
 
         return HdfsTarget(path, format=fmt)
     return luigi.LocalTarget(path, format=fmt)
+
+
+@contextlib.contextmanager
+def local_copy(path: str) -> Iterator[str]:
+    """A local path holding `path`'s contents: the path itself, or a temporary copy of an hdfs:// one.
+
+    pyarrow reads Parquet only from local files here (its HDFS support needs libhdfs and a JVM setup).
+    """
+    if not is_hdfs(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, posixpath.basename(path.rstrip("/")))
+        target(path).fs.get(path, local)
+        yield local
 
 
 def run_key(date: datetime.date, period: str, n_books: int) -> str:

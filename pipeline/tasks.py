@@ -468,10 +468,11 @@ def write_word_counts(target: luigi.target.FileSystemTarget, counts: Iterable[tu
 
 
 def read_word_counts(path: str) -> list[tuple[str, int]]:
-    """(word, count) pairs from a word-count Parquet directory."""
+    """(word, count) pairs from a word-count Parquet directory (local or hdfs://)."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["word", "count"])
+    with storage.local_copy(path) as local:
+        table = pq.read_table(local, columns=["word", "count"])
     return list(zip(table.column("word").to_pylist(), table.column("count").to_pylist(), strict=True))
 
 
