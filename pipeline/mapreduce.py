@@ -113,12 +113,12 @@ class CorpusText(CorpusTask):
                 if storage.is_hdfs(tmp):
                     self.output().fs.put(local, tmp)
 
-    def part_targets(self) -> list[luigi.target.FileSystemTarget]:
+    def part_targets(self, hadoop: bool = False) -> list[luigi.target.FileSystemTarget]:
         """The text parts, in order (a directory is not a valid input for Luigi's LocalJobRunner)."""
         target = self.output()
         names = sorted(posixpath.basename(p) for p in target.fs.listdir(target.path))
         return [
-            storage.target(posixpath.join(target.path, name))
+            storage.target(posixpath.join(target.path, name), hadoop=hadoop)
             for name in names
             if name.startswith(TEXT_PART_PREFIX)
         ]
@@ -214,12 +214,12 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         return CorpusText(**self.corpus_params())
 
     def input_hadoop(self) -> list[luigi.target.FileSystemTarget]:
-        return self.requires().part_targets()
+        return self.requires().part_targets(hadoop=True)
 
     def output(self) -> luigi.target.FileSystemTarget:
         path = storage.word_counts_path(self.engine, self.date, self.period, self.n_books)
         if storage.is_hdfs(path):
-            return storage.target(path)
+            return storage.target(path, hadoop=True)
         return storage.target(posixpath.join(path, "part-00000"))
 
     def job_runner(self) -> Any:
@@ -263,7 +263,9 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         target = self.output()
         if storage.is_hdfs(target.path):
             names = sorted(target.fs.listdir(target.path))
-            targets = [storage.target(p) for p in names if posixpath.basename(p).startswith("part-")]
+            targets = [
+                storage.target(p, hadoop=True) for p in names if posixpath.basename(p).startswith("part-")
+            ]
         else:
             targets = [target]
         counts = []

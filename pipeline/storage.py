@@ -36,14 +36,26 @@ def join(*parts: str) -> str:
     return posixpath.join(root(), *parts)
 
 
-def target(path: str, binary: bool = False) -> luigi.target.FileSystemTarget:
-    """A Luigi target for `path`: HdfsTarget for hdfs:// URIs, LocalTarget otherwise."""
+def target(path: str, binary: bool = False, hadoop: bool = False) -> luigi.target.FileSystemTarget:
+    """A Luigi target for `path`: LocalTarget, or for hdfs:// URIs a WebHdfsTarget (`[hdfs] client =
+    webhdfs`, the project's setting) or HdfsTarget (`hadoopcli`, and always when `hadoop` is set: Luigi's
+    Hadoop streaming runner accepts only HdfsTarget)."""
     fmt: Any = luigi.format.Nop if binary else luigi.format.UTF8
-    if is_hdfs(path):
-        from luigi.contrib.hdfs import HdfsTarget  # imported lazily: only HDFS users need its client config
+    if not is_hdfs(path):
+        return luigi.LocalTarget(path, format=fmt)
+    # Imported lazily: only HDFS users need the HDFS client configuration.
+    from luigi.contrib.hdfs import HdfsTarget
+    from luigi.contrib.hdfs.config import get_configured_hdfs_client
 
+    if hadoop:
+        from luigi.contrib.hdfs.hadoopcli_clients import create_hadoopcli_client
+
+        return HdfsTarget(path, format=fmt, fs=create_hadoopcli_client())
+    if get_configured_hdfs_client() != "webhdfs":
         return HdfsTarget(path, format=fmt)
-    return luigi.LocalTarget(path, format=fmt)
+    from pipeline.hdfs import webhdfs_target
+
+    return webhdfs_target(path, fmt)
 
 
 @contextlib.contextmanager

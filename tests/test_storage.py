@@ -7,7 +7,6 @@ from pathlib import Path
 
 import luigi
 import pytest
-from luigi.contrib.hdfs import HdfsTarget
 
 import pipeline
 from pipeline import storage
@@ -92,14 +91,6 @@ def test_missing_stopword_file_is_one_line(tmp_path: Path) -> None:
         ValueError, match=f"^stop-word file {tmp_path}/absent.txt: No such file or directory$"
     ):
         storage.stopwords_key(str(tmp_path / "absent.txt"))
-
-
-def test_hdfs_root_gives_hdfs_targets() -> None:
-    with StorageRoot("hdfs://namenode:8020/user/gw"):
-        target = CorpusParquet(date=DAY, n_books=2).output()
-        assert isinstance(target, HdfsTarget)
-        assert target.path == "hdfs://namenode:8020/user/gw/corpus/yesterday/2026-11-20/books-2"
-        assert isinstance(TopBooks(date=DAY).output(), HdfsTarget)
 
 
 def test_local_root_gives_local_targets(root: Path) -> None:
