@@ -117,7 +117,7 @@ def test_cluster_script_starts_a_master_and_two_workers(cluster: dict) -> None:
 def test_pipeline_on_the_cluster_matches_local_counts(cluster: dict, tmp_path: Path) -> None:
     root = tmp_path / "data"
     with MirrorServer(MIRROR) as server:
-        args = ["WordCountSpark", "--local-scheduler", "--spark-master", cluster["state"]["master_url"]]
+        args = ["TopWordsSpark", "--local-scheduler", "--spark-master", cluster["state"]["master_url"]]
         result = run_luigi(*args, *pipeline_args(server, root, 3), cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"--master {cluster['state']['master_url']} --deploy-mode client" in result.stderr
