@@ -42,6 +42,12 @@ LANGUAGE_RE = re.compile(r"^Language:\s*(\S.*?)\s*$", re.IGNORECASE)
 # A START marker split over lines ends on one of the next three lines ending in `***`.
 START_CONTINUATION_LINES = 3
 
+# Bytes no text file holds: the C0 controls except tab, LF, VT, FF, CR and SUB (Ctrl-Z, the DOS end-of-file
+# mark some old Gutenberg files end with), and DEL. A book with more than BINARY_CONTROL_SHARE of them is
+# binary (random bytes: 27 in 256, 10.5%; UTF-16 text: every other byte NUL) and is not decoded at all.
+CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1B, 0x20), 0x7F])
+BINARY_CONTROL_SHARE = 0.05
+
 STOPWORDS_DIR = Path(__file__).resolve().parent / "stopwords"
 BUILTIN_STOPWORDS = ("english", "none")
 
@@ -58,6 +64,19 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("latin-1").translate(_CP1252_FROM_LATIN1), "cp1252"
+
+
+def control_bytes(data: bytes) -> int:
+    """How many of `data`'s bytes are CONTROL_BYTES (NUL included)."""
+    return len(data) - len(data.translate(None, CONTROL_BYTES))
+
+
+def binary_reason(data: bytes) -> str | None:
+    """Why `data` is not a text (more than BINARY_CONTROL_SHARE control bytes), or None if it is one."""
+    count = control_bytes(data)
+    if not data or count <= BINARY_CONTROL_SHARE * len(data):
+        return None
+    return f"binary: {count} of {len(data)} bytes ({100 * count / len(data):.1f}%) are control bytes"
 
 
 def normalize(text: str) -> str:
@@ -149,6 +168,15 @@ def read_book(data: bytes) -> Book:
         raw_lines=text.count("\n") + (0 if text.endswith("\n") or not text else 1),
         body_lines=body.text.count("\n") + 1 if body.text else 0,
     )
+
+
+def no_words_reason(book: Book) -> str | None:
+    """Why a book has nothing to count (empty body, or no word in it), or None if it has a word."""
+    if not book.body.strip():
+        return "no words: empty after stripping the Gutenberg header and footer"
+    if WORD_RE.search(book.body) is None:
+        return f"no words: none in {len(book.body)} body characters"
+    return None
 
 
 def normalize_word(word: str) -> str:

@@ -23,6 +23,13 @@ class gutenberg(luigi.Config):  # noqa: N801 - Luigi names the config section af
     backoff_seconds = luigi.FloatParameter(default=1.0, description="first retry pause; doubles each retry")
     max_backoff_seconds = luigi.FloatParameter(default=120.0, description="cap on one pause, Retry-After too")
     max_bytes = luigi.IntParameter(default=64 * 1024 * 1024, description="largest response body accepted")
+    max_seconds = luigi.FloatParameter(
+        default=300.0, description="longest one download may take, first request to last byte"
+    )
+    allowed_hosts = luigi.Parameter(
+        default="",
+        description="hosts besides base_url's that may be fetched or redirected to: host[:port],...",
+    )
 
 
 class storage(luigi.Config):  # noqa: N801

@@ -6,16 +6,20 @@ import contextlib
 import email.utils
 import fcntl
 import html.parser
+import ipaddress
 import logging
 import os
 import re
+import socket
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import requests
+import urllib3.exceptions
 from tqdm import tqdm
 
 logger = logging.getLogger("luigi-interface")
@@ -23,7 +27,12 @@ logger = logging.getLogger("luigi-interface")
 PERIOD_SECTIONS = {"yesterday": "books-last1", "last7": "books-last7", "last30": "books-last30"}
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NOT_FOUND_STATUSES = frozenset({404, 410})
-_EBOOK_HREF = re.compile(r"^/ebooks/(\d+)/?$")
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+SCHEMES = ("http", "https")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# [0-9], not \d: \d also matches other scripts' digits, which int() would turn into a different book id.
+_EBOOK_HREF = re.compile(r"^/ebooks/([0-9]+)/?$")
 _LABEL = re.compile(r"^(?P<label>.*?)\s*\((?P<downloads>[\d,]+)\)\s*$", re.DOTALL)
 _HTML_START = re.compile(rb"^\s*<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 
@@ -34,6 +43,18 @@ class GutenbergError(Exception):
 
 class NotFoundError(GutenbergError):
     """The server answered 404 or 410."""
+
+
+class RefusedError(GutenbergError):
+    """A URL the client will not fetch: another host, a private address, or a scheme other than http(s)."""
+
+
+class _RetryableError(Exception):
+    """A transient failure of one attempt (5xx, 429): the cause and the server's Retry-After, if any."""
+
+    def __init__(self, cause: str, retry_after: float | None) -> None:
+        super().__init__(cause)
+        self.cause, self.retry_after = cause, retry_after
 
 
 @dataclass(frozen=True)
@@ -103,11 +124,17 @@ def parse_top_page(page: str, period: str, source: str = "top page") -> list[Ran
     if not parser.found_section:
         raise GutenbergError(f'{source}: no <h2 id="{section}"> section (period {period!r})')
     books: list[RankedBook] = []
+    seen: set[int] = set()
     for href, text in parser.items:
         href_match = _EBOOK_HREF.match(href)
         label_match = _LABEL.match(" ".join(text.split()))
         if href_match is None or label_match is None:
             raise GutenbergError(f"{source}: unexpected entry {href!r} {text.strip()!r} in section {section}")
+        if int(href_match.group(1)) in seen:
+            # The same book twice would be downloaded and counted twice; the first (higher) rank wins.
+            logger.warning("%s: book %s listed twice in section %s; duplicate ignored", source, href, section)
+            continue
+        seen.add(int(href_match.group(1)))
         title, sep, author = label_match.group("label").rpartition(" by ")
         books.append(
             RankedBook(
@@ -182,8 +209,67 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
+def _host_key(url: str) -> tuple[str, int | None]:
+    """(hostname, port) of a URL; the port is None when it is its scheme's default (80, 443)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    scheme_default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    return (parts.hostname or "").lower(), None if port in (None, scheme_default) else port
+
+
+def _parse_hosts(hosts: Iterable[str] | str) -> frozenset[tuple[str, int | None]]:
+    """`host` or `host:port` entries (comma-separated when a string) as _host_key values."""
+    items = hosts.split(",") if isinstance(hosts, str) else hosts
+    keys = set()
+    for item in (h.strip() for h in items):
+        if item:
+            parts = urllib.parse.urlsplit(item if "//" in item else f"//{item}")
+            keys.add(((parts.hostname or "").lower(), parts.port))
+    return frozenset(keys)
+
+
+def _private_address(host: str) -> str | None:
+    """The private, loopback, link-local or reserved address `host` is (or resolves to), else None."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except (OSError, UnicodeError):
+            return None  # the request itself then fails with "host not found"
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        ):
+            return str(address)
+    return None
+
+
+def _config_default(name: str) -> Any:
+    """A [gutenberg] setting, for the Client arguments its callers leave out."""
+    from pipeline.config import gutenberg
+
+    return getattr(gutenberg(), name)
+
+
 class Client:
-    """GET with a User-Agent, timeouts, retries with backoff and per-host politeness."""
+    """GET with a User-Agent, timeouts, retries with backoff, per-host politeness and a fetch policy.
+
+    Only the Gutenberg host is fetched: the host of `base_url` (or, when it is not given, the host of the
+    URL passed to `get`) plus `allowed_hosts`. Redirects are followed by hand, at most MAX_REDIRECTS, and
+    only to those hosts over http(s); an allowed extra host that is a private or loopback address is
+    refused too (the base host is trusted as configured, so a loopback mirror works). Each download is
+    capped at `max_bytes` (decoded) and `max_seconds` (from the first request to the last byte).
+    """
 
     def __init__(
         self,
@@ -196,15 +282,26 @@ class Client:
         backoff_seconds: float,
         max_backoff_seconds: float,
         max_bytes: int,
+        max_seconds: float | None = None,
+        base_url: str | None = None,
+        allowed_hosts: Iterable[str] | str | None = None,
     ) -> None:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
+        # We keep .txt files as served: ask for no compression (a server that compresses anyway is
+        # decoded under the same max_bytes cap, counted on the decoded size).
+        self.session.headers["Accept-Encoding"] = "identity"
         self.delay_seconds = delay_seconds
         self.timeout = (connect_timeout, read_timeout)
         self.max_attempts = max(1, max_attempts)
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.max_bytes = max_bytes
+        self.max_seconds = float(_config_default("max_seconds") if max_seconds is None else max_seconds)
+        self.base_host = _host_key(base_url) if base_url else None
+        if allowed_hosts is None:
+            allowed_hosts = _config_default("allowed_hosts")
+        self.allowed_hosts = _parse_hosts(allowed_hosts)
         self._throttles: dict[str, HostThrottle] = {}
 
     def _throttle(self, url: str) -> HostThrottle:
@@ -213,24 +310,40 @@ class Client:
             self._throttles[netloc] = HostThrottle(netloc, self.delay_seconds)
         return self._throttles[netloc]
 
+    def check_url(self, url: str, base_host: tuple[str, int | None], origin: str) -> None:
+        """RefusedError unless `url` may be fetched; `origin` is the URL asked for (named in the message)."""
+        what = "" if url == origin else f"redirect to {url}: "
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        if scheme not in SCHEMES:
+            raise RefusedError(f"{origin}: {what}refused: scheme {scheme or 'none'!r} is not http or https")
+        key = _host_key(url)
+        if key == base_host:
+            return
+        host = key[0] if key[1] is None else f"{key[0]}:{key[1]}"
+        if key not in self.allowed_hosts and (key[0], None) not in self.allowed_hosts:
+            allowed = base_host[0] if base_host[1] is None else f"{base_host[0]}:{base_host[1]}"
+            raise RefusedError(
+                f"{origin}: {what}refused: host {host} is not the Gutenberg host {allowed} "
+                "(nor in [gutenberg] allowed_hosts)"
+            )
+        address = _private_address(key[0])
+        if address is not None:
+            raise RefusedError(
+                f"{origin}: {what}refused: host {host} is a private or loopback address ({address})"
+            )
+
     def get(self, url: str, progress: str | None = None) -> bytes:
-        """The body of `url`; NotFoundError on 404/410, GutenbergError once retries are spent."""
+        """The body of `url`; NotFoundError on 404/410, RefusedError by the fetch policy, GutenbergError
+        once retries are spent or on any other failure."""
+        base_host = self.base_host or _host_key(url)
+        self.check_url(url, base_host, url)
         pause = self.backoff_seconds
         for attempt in range(1, self.max_attempts + 1):
-            self._throttle(url).wait()
             retry_after = None
             try:
-                with self.session.get(url, timeout=self.timeout, stream=True) as response:
-                    status = response.status_code
-                    if status in NOT_FOUND_STATUSES:
-                        raise NotFoundError(f"{url}: HTTP {status}")
-                    if status in RETRY_STATUSES:
-                        cause = f"HTTP {status}"
-                        retry_after = _retry_after(response.headers.get("Retry-After"))
-                    elif status >= 400:
-                        raise GutenbergError(f"{url}: HTTP {status} {response.reason}")
-                    else:
-                        return self._read(response, url, progress)
+                return self._get_once(url, base_host, progress)
+            except _RetryableError as exc:
+                cause, retry_after = exc.cause, exc.retry_after
             except requests.RequestException as exc:
                 cause = _describe(exc)
             if attempt == self.max_attempts:
@@ -241,7 +354,60 @@ class Client:
             pause *= 2
         raise GutenbergError(f"{url}: {cause} (gave up after {self.max_attempts} attempts)")
 
-    def _read(self, response: requests.Response, url: str, progress: str | None) -> bytes:
+    def _get_once(self, url: str, base_host: tuple[str, int | None], progress: str | None) -> bytes:
+        """One attempt: the request and the redirects it leads to, each checked by the fetch policy."""
+        deadline = time.monotonic() + self.max_seconds
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            self._throttle(current).wait()
+            where = url if current == url else f"{url} (redirected to {current})"
+            response = self.session.get(current, timeout=self.timeout, stream=True, allow_redirects=False)
+            with response:
+                status = response.status_code
+                if status in REDIRECT_STATUSES:
+                    location = response.headers.get("Location")
+                    if not location:
+                        raise GutenbergError(f"{where}: HTTP {status} without a Location header")
+                    target = urllib.parse.urljoin(current, location.strip())
+                    self.check_url(target, base_host, url)
+                    current = target
+                    continue
+                if status in NOT_FOUND_STATUSES:
+                    raise NotFoundError(f"{where}: HTTP {status}")
+                if status in RETRY_STATUSES:
+                    raise _RetryableError(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+                if status >= 400:
+                    raise GutenbergError(f"{where}: HTTP {status} {response.reason}")
+                if status != 200:
+                    raise GutenbergError(f"{where}: unexpected HTTP {status} {response.reason}")
+                return self._read(response, where, progress, deadline)
+        raise GutenbergError(f"{url}: more than {MAX_REDIRECTS} redirects (last to {current})")
+
+    def _chunks(self, response: requests.Response, url: str, deadline: float) -> Iterator[bytes]:
+        """The decoded body as it arrives (read1: no waiting for a full chunk), within the time cap.
+
+        urllib3's errors become the requests exceptions iter_content would raise, so that they are
+        retried and described alike.
+        """
+        raw = response.raw
+        while True:
+            if time.monotonic() > deadline:
+                raise GutenbergError(f"{url}: download took longer than the {self.max_seconds:g}-second cap")
+            try:
+                chunk = raw.read1(64 * 1024, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.ReadTimeout(exc) from exc
+            except urllib3.exceptions.ProtocolError as exc:
+                raise requests.exceptions.ChunkedEncodingError(exc) from exc
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(exc) from exc
+            except urllib3.exceptions.SSLError as exc:
+                raise requests.exceptions.SSLError(exc) from exc
+            if not chunk:
+                return
+            yield chunk
+
+    def _read(self, response: requests.Response, url: str, progress: str | None, deadline: float) -> bytes:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         if total is not None and total > self.max_bytes:
@@ -257,7 +423,7 @@ class Client:
             disable=None if progress else True,
             leave=False,
         ) as bar:
-            for chunk in response.iter_content(chunk_size=64 * 1024):
+            for chunk in self._chunks(response, url, deadline):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise GutenbergError(f"{url}: body exceeds the {self.max_bytes}-byte cap")

@@ -28,6 +28,7 @@ from pipeline.tasks import (
     CorpusParquet,
     CorpusTask,
     TopWords,
+    check_parquet_dir,
     default_spark_submit,
     logger,
     read_word_counts,
@@ -100,6 +101,7 @@ class CorpusText(CorpusTask):
         return storage.target(storage.corpus_text_path(self.date, self.period, self.n_books))
 
     def run(self) -> None:
+        check_parquet_dir(self.input().path, "corpus")
         with storage.local_copy(self.input().path) as corpus, self.output().temporary_path() as tmp:
             parts = sorted(p for p in os.listdir(corpus) if p.endswith(".parquet"))
             staging = tempfile.TemporaryDirectory() if storage.is_hdfs(tmp) else contextlib.nullcontext(tmp)

@@ -98,6 +98,10 @@ def raw_book_path(book_id: int) -> str:
     return join("raw", str(book_id), f"pg{book_id}.txt")
 
 
+def download_record_path(book_id: int) -> str:
+    return join("raw", str(book_id), "download.json")
+
+
 def missing_book_path(book_id: int) -> str:
     return join("raw", str(book_id), "missing.json")
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import itertools
 import json
 import logging
 import operator
 import os
 import posixpath
+import re
 import shutil
 import sys
 import tempfile
@@ -34,20 +36,65 @@ CORPUS_MANIFEST = "_books.json"  # leading underscore: Spark and pyarrow skip it
 CORPUS_PART_BYTES = 128 * 1024 * 1024
 
 
+# The parameters every task shares refuse bad values when parsed from the command line and when passed
+# from code (`normalize`), with a message naming the value and the rule: `import pipeline` turns the error
+# into one line `ERROR: --name: message` (pipeline/__init__.py). Book ids become paths and URLs, so they
+# are checked before anything else sees them.
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
+class _DateParameter(luigi.DateParameter):
+    def parse(self, s: str) -> datetime.date:
+        try:
+            return super().parse(s)
+        except ValueError:
+            raise ValueError(f"{s!r} is not a date (YYYY-MM-DD)") from None
+
+    def normalize(self, x: Any) -> datetime.date:
+        if isinstance(x, datetime.datetime):
+            x = x.date()
+        if not isinstance(x, datetime.date):
+            raise ValueError(f"{x!r} is not a date (YYYY-MM-DD)")
+        return super().normalize(x)
+
+
+class _PeriodParameter(luigi.ChoiceParameter):
+    def normalize(self, x: Any) -> str:
+        if not isinstance(x, str) or x not in gb.PERIOD_SECTIONS:
+            raise ValueError(f"{x!r} is not one of {', '.join(gb.PERIOD_SECTIONS)}")
+        return x
+
+
+class _CountParameter(luigi.NumericalParameter):
+    """An int in [min_value, max_value]; plain decimal digits only on the command line, ints only in code."""
+
+    def parse(self, x: str) -> int:
+        if not _DECIMAL.fullmatch(x.strip()):
+            raise ValueError(f"{x!r} is not an integer")
+        return self.normalize(int(x))
+
+    def normalize(self, x: Any) -> int:
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise ValueError(f"{x!r} is not an integer")
+        if not self._min_value <= x <= self._max_value:
+            raise ValueError(f"{x} is not in [{self._min_value}, {self._max_value}]")
+        return x
+
+
 def _date() -> luigi.DateParameter:
-    return luigi.DateParameter(
+    return _DateParameter(
         default=datetime.date.today(), description="day the top list is fetched (one list per day)"
     )
 
 
 def _period() -> luigi.ChoiceParameter:
-    return luigi.ChoiceParameter(
+    return _PeriodParameter(
         choices=list(gb.PERIOD_SECTIONS), default="yesterday", description="yesterday, last7 or last30"
     )
 
 
 def _count(default: int, minimum: int, description: str, significant: bool = True) -> luigi.Parameter:
-    return luigi.NumericalParameter(
+    return _CountParameter(
         var_type=int,
         min_value=minimum,
         max_value=1_000_000_000,
@@ -71,6 +118,9 @@ def client() -> gb.Client:
         backoff_seconds=cfg.backoff_seconds,
         max_backoff_seconds=cfg.max_backoff_seconds,
         max_bytes=cfg.max_bytes,
+        max_seconds=cfg.max_seconds,
+        base_url=cfg.base_url,
+        allowed_hosts=cfg.allowed_hosts,
     )
 
 
@@ -132,8 +182,33 @@ class DownloadBook(luigi.Task):
     def missing(self) -> luigi.target.FileSystemTarget:
         return storage.target(storage.missing_book_path(self.book_id))
 
+    def record(self) -> luigi.target.FileSystemTarget:
+        """Size and SHA-256 of the download, written after the book: a book without it is re-fetched."""
+        return storage.target(storage.download_record_path(self.book_id))
+
     def complete(self) -> bool:
-        return self.output().exists() or self.missing().exists()
+        if self.missing().exists():
+            return True
+        if not self.output().exists():
+            return False
+        problem = self.verify()
+        if problem:
+            logger.warning("%s; downloading it again", problem)
+            return False
+        return True
+
+    def verify(self) -> str | None:
+        """Why the raw file on disk is not the one downloaded (truncated, edited, unrecorded), or None."""
+        path = self.output().path
+        if not self.record().exists():
+            return f"{path}: no download record ({self.record().path}), so it may be incomplete"
+        with self.record().open("r") as handle:
+            expected = json.load(handle)
+        with self.output().open("r") as handle:
+            data = handle.read()
+        if len(data) != expected["bytes"] or hashlib.sha256(data).hexdigest() != expected["sha256"]:
+            return f"{path}: {len(data)} bytes on disk, {expected['bytes']} downloaded (checksum differs)"
+        return None
 
     def run(self) -> None:
         http = client()
@@ -151,6 +226,8 @@ class DownloadBook(luigi.Task):
                 raise gb.GutenbergError(f"book {self.book_id}: {url}: HTML page, not plain text")
             with self.output().open("w") as handle:
                 handle.write(data)
+            record = {"url": url, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            report.write_json(self.record(), {**record, "fetched_at": _utc_now()})
             logger.info("book %d: %d bytes from %s", self.book_id, len(data), url)
             return
         logger.warning("book %d: not found (404) at %s; skipped", self.book_id, ", ".join(tried))
@@ -182,40 +259,66 @@ class CorpusParquet(CorpusTask):
             top = json.load(handle)
         ranked = [gb.RankedBook(**book) for book in top["books"]]
         candidates = iter(ranked)
-        chosen: list[gb.RankedBook] = []
-        skipped: list[gb.RankedBook] = []
-        # Dynamic dependencies: a book that is 404 everywhere is replaced by the next one on the list.
-        while len(chosen) < self.n_books:
-            batch = list(itertools.islice(candidates, self.n_books - len(chosen)))
+        rows: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+        # Dynamic dependencies: a book that is 404 everywhere, binary, or without a word once stripped is
+        # replaced by the next one on the list. Luigi restarts run() after each batch it had to download,
+        # so the books of earlier batches are read again then, and warnings wait for the final pass.
+        while len(rows) < self.n_books:
+            batch = list(itertools.islice(candidates, self.n_books - len(rows)))
             if not batch:
                 raise gb.GutenbergError(
-                    f"{top['source']}: only {len(chosen)} of the {self.n_books} books asked for are available"
-                    f" ({len(ranked)} listed for {self.period}, {len(skipped)} not found)"
+                    f"{top['source']}: only {len(rows)} of the {self.n_books} books asked for are usable"
+                    f" ({len(ranked)} listed for {self.period}, {len(skipped)} skipped)"
                 )
-            self.set_status_message(f"Downloading {len(batch)} books ({len(chosen)}/{self.n_books} ready)")
-            downloads = [DownloadBook(book_id=book.book_id) for book in batch]
-            yield downloads
-            for book, task in zip(batch, downloads, strict=True):
-                (chosen if task.output().exists() else skipped).append(book)
-        self.set_progress_percentage(50)
-        rows = []
-        for i, book in enumerate(chosen, start=1):
-            self.set_status_message(f"Decoding and stripping book {book.book_id} ({i}/{len(chosen)})")
-            with DownloadBook(book_id=book.book_id).output().open("r") as handle:
-                parsed = textrules.read_book(handle.read())
-            rows.append(_corpus_row(book, parsed))
-            self.set_progress_percentage(50 + 45 * i // len(chosen))
+            downloads: list[tuple[gb.RankedBook, DownloadBook]] = []
+            for book in batch:
+                try:
+                    downloads.append((book, DownloadBook(book_id=book.book_id)))
+                except ValueError as exc:  # an id that is not a positive int never reaches a path or URL
+                    skipped.append(_skipped(book, f"invalid book id: {exc}"))
+            self.set_status_message(f"Downloading {len(downloads)} books ({len(rows)}/{self.n_books} ready)")
+            yield [task for _, task in downloads]
+            for book, task in downloads:
+                if not task.output().exists():
+                    skipped.append(book.to_json())  # 404 everywhere: raw/<id>/missing.json says where
+                    continue
+                self.set_status_message(f"Decoding and stripping book {book.book_id}")
+                row, reason = _read_downloaded(book, task)
+                if reason is not None:
+                    skipped.append(_skipped(book, reason))
+                else:
+                    rows.append(row)
+                self.set_progress_percentage(95 * len(rows) // self.n_books)
+        for entry in (e for e in skipped if "reason" in e):
+            logger.warning("book %s (rank %d): %s; skipped", entry["book_id"], entry["rank"], entry["reason"])
         manifest = {
             "date": self.date.isoformat(),
             "period": self.period,
             "n_books": self.n_books,
             "source": top["source"],
             "books": [{k: v for k, v in row.items() if k != "text"} for row in rows],
-            "skipped": [book.to_json() for book in skipped],
+            "skipped": skipped,
         }
         with self.output().temporary_path() as tmp:
             _write_corpus(tmp, rows, manifest)
         self.set_progress_percentage(100)
+
+
+def _skipped(book: gb.RankedBook, reason: str) -> dict[str, Any]:
+    """A manifest `skipped` entry for a book that was downloaded (or refused) but cannot be counted."""
+    return {**book.to_json(), "reason": reason}
+
+
+def _read_downloaded(book: gb.RankedBook, task: DownloadBook) -> tuple[dict[str, Any], str | None]:
+    """The corpus row of a downloaded book, or why it is skipped (binary, no words: see the text rules)."""
+    with task.output().open("r") as handle:
+        data = handle.read()
+    reason = textrules.binary_reason(data)
+    if reason is not None:
+        return {}, reason
+    parsed = textrules.read_book(data)
+    return _corpus_row(book, parsed), textrules.no_words_reason(parsed)
 
 
 def _corpus_row(book: gb.RankedBook, parsed: textrules.Book) -> dict[str, Any]:
@@ -317,6 +420,7 @@ class WordCountSpark(CorpusTask, SparkSubmitTask):
         return storage.target(storage.word_counts_path(self.engine, self.date, self.period, self.n_books))
 
     def run(self) -> None:
+        check_parquet_dir(self.input().path, "corpus")
         self.set_status_message(f"spark-submit on {self.master}")
         with self.output().temporary_path() as tmp:
             self._output_tmp = tmp
@@ -467,10 +571,34 @@ def write_word_counts(target: luigi.target.FileSystemTarget, counts: Iterable[tu
             pq.write_table(table, os.path.join(tmp, "part-00000.parquet"))
 
 
+class DamagedOutputError(RuntimeError):
+    """An output that exists (so Luigi takes it as done) but cannot be read."""
+
+
+def check_parquet_dir(path: str, what: str) -> None:
+    """Fail with one line naming the unreadable Parquet file under `path` and what to delete."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with storage.local_copy(path) as local:
+        names = sorted(name for name in os.listdir(local) if name.endswith(".parquet"))
+        if not names:
+            raise DamagedOutputError(f"{path}: the {what} has no Parquet files; delete {path} and rerun")
+        for name in names:
+            try:
+                pq.ParquetFile(os.path.join(local, name)).metadata  # noqa: B018 - reads and checks the footer
+            except (OSError, pa.ArrowException) as exc:
+                raise DamagedOutputError(
+                    f"{posixpath.join(path, name)}: not a readable Parquet file ({exc}); "
+                    f"the {what} is damaged: delete {path} and rerun"
+                ) from exc
+
+
 def read_word_counts(path: str) -> list[tuple[str, int]]:
     """(word, count) pairs from a word-count Parquet directory (local or hdfs://)."""
     import pyarrow.parquet as pq
 
+    check_parquet_dir(path, "word count")
     with storage.local_copy(path) as local:
         table = pq.read_table(local, columns=["word", "count"])
     return list(zip(table.column("word").to_pylist(), table.column("count").to_pylist(), strict=True))
@@ -501,6 +629,6 @@ def _print_existing_report(task: TopWords) -> None:
 def _print_failure(task: luigi.Task, exception: BaseException) -> None:
     """One line naming the task and the cause, after Luigi's traceback."""
     message = " ".join(str(exception).split()) or type(exception).__name__
-    if len(message) > 400:
-        message = message[:400] + "..."
+    if len(message) > 1000:
+        message = message[:1000] + "..."
     print(f"ERROR: {task}: {message}", file=sys.stderr, flush=True)

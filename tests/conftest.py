@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,20 +33,50 @@ def mirror_body(book_id: int) -> str:
 
 @dataclass
 class Reply:
-    """A canned answer for one path of the test server."""
+    """A canned answer for one path of the test server, and how to misbehave while giving it.
+
+    The defaults are a plain, correct reply. `delay` stalls before the status line; `reset` resets the
+    connection (TCP RST) instead of answering; `content_length` declares a length other than the body's
+    (a body cut short, when larger; None: the body's length; negative: no header, the body ends when the
+    connection closes); `chunk_size`/`chunk_delay` send the body in
+    pieces with a pause before each (a trickle, or a stall mid-body); `reset_after` resets the
+    connection after that many body bytes.
+    """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reset: bool = False
+    content_length: int | None = None
+    chunk_size: int = 0
+    chunk_delay: float = 0.0
+    reset_after: int | None = None
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> Reply:
+        return cls(status, headers={"Location": location})
+
+
+# What an override gives for one request: a Reply, or None to serve the mirror's file as usual.
+Override = Reply | Callable[[], "Reply | None"] | list["Reply | None"]
 
 
 class MirrorServer:
-    """A real HTTP server on 127.0.0.1 serving a mirror folder, with per-path overrides and a request log."""
+    """A real HTTP server on 127.0.0.1 serving a mirror folder, with per-path overrides and a request log.
+
+    `overrides[path]` is a Reply (every request), a callable returning one (or None: serve the file), or a
+    list consumed one item per request (None items serve the file; once empty, the file is served): e.g.
+    `[Reply(503)]` is a 503 and then the real book. `requests` logs each path, `request_headers` the
+    headers of each request.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.requests: list[str] = []
-        self.overrides: dict[str, Reply | Callable[[], Reply]] = {}
+        self.request_headers: list[dict[str, str]] = []
+        self.overrides: dict[str, Override] = {}
+        self._lock = threading.Lock()
         server = self
 
         class Handler(http.server.SimpleHTTPRequestHandler):
@@ -50,25 +84,68 @@ class MirrorServer:
                 super().__init__(*args, directory=str(server.root), **kwargs)
 
             def do_GET(self) -> None:
-                server.requests.append(self.path)
-                override = server.overrides.get(self.path)
-                if override is None:
+                reply = server._next_reply(self.path, dict(self.headers.items()))
+                if reply is None:
                     super().do_GET()
                     return
-                reply = override() if callable(override) else override
+                # The client may give up (a cap, a timeout): expected in fault tests.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.reset:
+                    self._reset()
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
+                length = len(reply.body) if reply.content_length is None else reply.content_length
+                if length >= 0:
+                    self.send_header("Content-Length", str(length))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                body = reply.body if reply.reset_after is None else reply.body[: reply.reset_after]
+                step = reply.chunk_size or len(body) or 1
+                for start in range(0, len(body), step):
+                    if reply.chunk_delay:
+                        time.sleep(reply.chunk_delay)
+                    self.wfile.write(body[start : start + step])
+                    self.wfile.flush()
+                if reply.reset_after is not None:
+                    self._reset()
+                    return
+                self.close_connection = True
+
+            def _reset(self) -> None:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
 
             def log_message(self, format: str, *args) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # resets and clients hanging up are the point of these tests, not errors
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _next_reply(self, path: str, headers: dict[str, str]) -> Reply | None:
+        with self._lock:
+            self.requests.append(path)
+            self.request_headers.append(headers)
+            override = self.overrides.get(path)
+            if isinstance(override, list):
+                return override.pop(0) if override else None
+        return override() if callable(override) else override
+
+    def file_reply(self, path: str, **misbehaviour) -> Reply:
+        """The mirror's file at `path` (e.g. "/cache/epub/84/pg84.txt") as a Reply, to serve it badly."""
+        return Reply(200, (self.root / path.lstrip("/")).read_bytes(), **misbehaviour)
 
     def __enter__(self) -> MirrorServer:
         self.thread.start()
@@ -147,6 +224,14 @@ class ConfigOverride:
             config.remove_option(self.section, self.key)
         else:
             config.set(self.section, self.key, self.previous)
+
+
+def offline_args(url: str, root: Path, n_books: int | None = None, date: str = "2026-11-20") -> list[str]:
+    """Flags most runs share: local scheduler, one day, the loopback server with no delay, a private root."""
+    args = ["--local-scheduler", "--date", date]
+    if n_books is not None:
+        args += ["--n-books", str(n_books)]
+    return [*args, "--gutenberg-base-url", url, "--gutenberg-delay-seconds", "0", "--storage-root", str(root)]
 
 
 def run_luigi(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ import pytest
 
 from jobs import textrules
 from pipeline.tasks import read_word_counts
-from tests.conftest import MIRROR, REPO, MirrorServer, mirror_body, run_luigi
+from tests.conftest import MIRROR, REPO, MirrorServer, mirror_body, offline_args, run_luigi
 
 pytestmark = pytest.mark.spark
 
@@ -44,18 +44,8 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
 
 
 def pipeline_args(server: MirrorServer, root: Path, n_books: int) -> list[str]:
-    return [
-        "--date",
-        DAY.isoformat(),
-        "--n-books",
-        str(n_books),
-        "--gutenberg-base-url",
-        server.url,
-        "--gutenberg-delay-seconds",
-        "0",
-        "--storage-root",
-        str(root),
-    ]
+    """offline_args without --local-scheduler: some of these runs use luigid."""
+    return offline_args(server.url, root, n_books, DAY.isoformat())[1:]
 
 
 def reference(book_ids: list[int]) -> list[tuple[str, int]]:

@@ -17,7 +17,16 @@ from jobs import textrules
 from pipeline import mapreduce, storage
 from pipeline.mapreduce import MRJOB_CONF, WordCountHadoop, parse_tsv_counts
 from pipeline.tasks import read_word_counts
-from tests.conftest import MIRROR, MIRROR_BOOK_IDS, REPO, ConfigOverride, MirrorServer, mirror_body, run_luigi
+from tests.conftest import (
+    MIRROR,
+    MIRROR_BOOK_IDS,
+    REPO,
+    ConfigOverride,
+    MirrorServer,
+    mirror_body,
+    offline_args,
+    run_luigi,
+)
 
 pytestmark = pytest.mark.mapreduce
 
@@ -193,19 +202,7 @@ def engines_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def engine_args(server: MirrorServer, root: Path) -> list[str]:
-    return [
-        "--local-scheduler",
-        "--date",
-        DAY.isoformat(),
-        "--n-books",
-        str(N_BOOKS),
-        "--gutenberg-base-url",
-        server.url,
-        "--gutenberg-delay-seconds",
-        "0",
-        "--storage-root",
-        str(root),
-    ]
+    return offline_args(server.url, root, N_BOOKS, DAY.isoformat())
 
 
 def word_counts_dir(root: Path, engine: str) -> Path:
