@@ -130,16 +130,17 @@ def parse_top_page(page: str, period: str, source: str = "top page") -> list[Ran
         label_match = _LABEL.match(" ".join(text.split()))
         if href_match is None or label_match is None:
             raise GutenbergError(f"{source}: unexpected entry {href!r} {text.strip()!r} in section {section}")
-        if int(href_match.group(1)) in seen:
+        book_id = int(href_match.group(1))
+        if book_id in seen:
             # The same book twice would be downloaded and counted twice; the first (higher) rank wins.
             logger.warning("%s: book %s listed twice in section %s; duplicate ignored", source, href, section)
             continue
-        seen.add(int(href_match.group(1)))
+        seen.add(book_id)
         title, sep, author = label_match.group("label").rpartition(" by ")
         books.append(
             RankedBook(
                 rank=len(books) + 1,
-                book_id=int(href_match.group(1)),
+                book_id=book_id,
                 title=title if sep else author,
                 author=author if sep else "",
                 downloads=int(label_match.group("downloads").replace(",", "")),

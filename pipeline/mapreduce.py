@@ -13,7 +13,6 @@ import os
 import posixpath
 import shlex
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -28,7 +27,7 @@ from pipeline.tasks import (
     CorpusParquet,
     CorpusTask,
     TopWords,
-    check_parquet_dir,
+    check_parquet_files,
     default_spark_submit,
     logger,
     read_word_counts,
@@ -101,19 +100,16 @@ class CorpusText(CorpusTask):
         return storage.target(storage.corpus_text_path(self.date, self.period, self.n_books))
 
     def run(self) -> None:
-        check_parquet_dir(self.input().path, "corpus")
-        with storage.local_copy(self.input().path) as corpus, self.output().temporary_path() as tmp:
-            parts = sorted(p for p in os.listdir(corpus) if p.endswith(".parquet"))
-            staging = tempfile.TemporaryDirectory() if storage.is_hdfs(tmp) else contextlib.nullcontext(tmp)
-            with staging as local:
-                os.makedirs(local, exist_ok=True)
+        source = self.input().path
+        with storage.local_copy(source) as corpus:
+            # Checked before the output's temporary directory exists: a damaged corpus leaves nothing behind.
+            parts = check_parquet_files(corpus, source, "corpus")
+            with self.output().temporary_path() as tmp, storage.local_output_dir(tmp) as local:
                 for index, name in enumerate(parts):
                     self.set_status_message(f"Writing text part {index + 1} of {len(parts)}")
                     dest = os.path.join(local, f"{TEXT_PART_PREFIX}{index:05d}.txt")
                     write_text_part(os.path.join(corpus, name), dest)
                     self.set_progress_percentage(100 * (index + 1) // len(parts))
-                if storage.is_hdfs(tmp):
-                    self.output().fs.put(local, tmp)
 
     def part_targets(self, hadoop: bool = False) -> list[luigi.target.FileSystemTarget]:
         """The text parts, in order (a directory is not a valid input for Luigi's LocalJobRunner)."""

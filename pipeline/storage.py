@@ -73,6 +73,21 @@ def local_copy(path: str) -> Iterator[str]:
         yield local
 
 
+@contextlib.contextmanager
+def local_output_dir(dest: str) -> Iterator[str]:
+    """A local directory to write `dest`'s files into: `dest` itself, or for an hdfs:// `dest` a
+    staging directory that is uploaded to `dest` when the block succeeds."""
+    if not is_hdfs(dest):
+        os.makedirs(dest, exist_ok=True)
+        yield dest
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, posixpath.basename(dest.rstrip("/")))
+        os.makedirs(local)
+        yield local
+        target(dest).fs.put(local, dest)
+
+
 def run_key(date: datetime.date, period: str, n_books: int) -> str:
     """The part of a path that identifies one corpus: which list, which day, how many books."""
     return f"{period}/{date.isoformat()}/books-{n_books}"

@@ -13,7 +13,6 @@ import posixpath
 import re
 import shutil
 import sys
-import tempfile
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
@@ -363,16 +362,9 @@ def corpus_schema() -> Any:
 
 def _write_corpus(dest: str, rows: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
     """Parquet parts of at most CORPUS_PART_BYTES of text, one row group per book, plus the manifest."""
-    if storage.is_hdfs(dest):
-        with tempfile.TemporaryDirectory() as local:
-            staged = os.path.join(local, "corpus")
-            _write_corpus(staged, rows, manifest)
-            storage.target(dest).fs.put(staged, dest)
-        return
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    os.makedirs(dest)
     parts: list[list[dict[str, Any]]] = [[]]
     size = 0
     for row in rows:
@@ -381,11 +373,12 @@ def _write_corpus(dest: str, rows: list[dict[str, Any]], manifest: dict[str, Any
             size = 0
         parts[-1].append(row)
         size += len(row["text"])
-    for index, part in enumerate(parts):
-        table = pa.Table.from_pylist(part, schema=corpus_schema())
-        pq.write_table(table, os.path.join(dest, f"part-{index:05d}.parquet"), row_group_size=1)
-    with open(os.path.join(dest, CORPUS_MANIFEST), "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, ensure_ascii=False, indent=2)
+    with storage.local_output_dir(dest) as local:
+        for index, part in enumerate(parts):
+            table = pa.Table.from_pylist(part, schema=corpus_schema())
+            pq.write_table(table, os.path.join(local, f"part-{index:05d}.parquet"), row_group_size=1)
+        with open(os.path.join(local, CORPUS_MANIFEST), "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, ensure_ascii=False, indent=2)
 
 
 def _local_uri(path: str) -> str:
@@ -561,45 +554,46 @@ def write_word_counts(target: luigi.target.FileSystemTarget, counts: Iterable[tu
         {"word": [w for w, _ in rows], "count": [c for _, c in rows]},
         schema=pa.schema([("word", pa.string()), ("count", pa.int64())]),
     )
-    with target.temporary_path() as tmp:
-        if storage.is_hdfs(tmp):
-            with tempfile.TemporaryDirectory() as local:
-                pq.write_table(table, os.path.join(local, "part-00000.parquet"))
-                target.fs.put(local, tmp)
-        else:
-            os.makedirs(tmp)
-            pq.write_table(table, os.path.join(tmp, "part-00000.parquet"))
+    with target.temporary_path() as tmp, storage.local_output_dir(tmp) as local:
+        pq.write_table(table, os.path.join(local, "part-00000.parquet"))
 
 
 class DamagedOutputError(RuntimeError):
     """An output that exists (so Luigi takes it as done) but cannot be read."""
 
 
-def check_parquet_dir(path: str, what: str) -> None:
-    """Fail with one line naming the unreadable Parquet file under `path` and what to delete."""
+def check_parquet_files(local: str, path: str, what: str) -> list[str]:
+    """The Parquet file names in `local` (a local copy of `path`), in order; fails with one line naming
+    the unreadable file and what to delete."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    names = sorted(name for name in os.listdir(local) if name.endswith(".parquet"))
+    if not names:
+        raise DamagedOutputError(f"{path}: the {what} has no Parquet files; delete {path} and rerun")
+    for name in names:
+        try:
+            pq.ParquetFile(os.path.join(local, name)).metadata  # noqa: B018 - reads and checks the footer
+        except (OSError, pa.ArrowException) as exc:
+            raise DamagedOutputError(
+                f"{posixpath.join(path, name)}: not a readable Parquet file ({exc}); "
+                f"the {what} is damaged: delete {path} and rerun"
+            ) from exc
+    return names
+
+
+def check_parquet_dir(path: str, what: str) -> None:
+    """check_parquet_files for a directory that is not read here (Spark reads it)."""
     with storage.local_copy(path) as local:
-        names = sorted(name for name in os.listdir(local) if name.endswith(".parquet"))
-        if not names:
-            raise DamagedOutputError(f"{path}: the {what} has no Parquet files; delete {path} and rerun")
-        for name in names:
-            try:
-                pq.ParquetFile(os.path.join(local, name)).metadata  # noqa: B018 - reads and checks the footer
-            except (OSError, pa.ArrowException) as exc:
-                raise DamagedOutputError(
-                    f"{posixpath.join(path, name)}: not a readable Parquet file ({exc}); "
-                    f"the {what} is damaged: delete {path} and rerun"
-                ) from exc
+        check_parquet_files(local, path, what)
 
 
 def read_word_counts(path: str) -> list[tuple[str, int]]:
     """(word, count) pairs from a word-count Parquet directory (local or hdfs://)."""
     import pyarrow.parquet as pq
 
-    check_parquet_dir(path, "word count")
     with storage.local_copy(path) as local:
+        check_parquet_files(local, path, "word count")
         table = pq.read_table(local, columns=["word", "count"])
     return list(zip(table.column("word").to_pylist(), table.column("count").to_pylist(), strict=True))
 

@@ -226,9 +226,12 @@ class ConfigOverride:
             config.set(self.section, self.key, self.previous)
 
 
-def offline_args(url: str, root: Path, n_books: int | None = None, date: str = "2026-11-20") -> list[str]:
-    """Flags most runs share: local scheduler, one day, the loopback server with no delay, a private root."""
-    args = ["--local-scheduler", "--date", date]
+def offline_args(
+    url: str, root: Path, n_books: int | None = None, date: str | None = "2026-11-20"
+) -> list[str]:
+    """Flags most runs share: local scheduler, one day (None: today), the loopback server with no delay,
+    a private root."""
+    args = ["--local-scheduler"] + (["--date", date] if date is not None else [])
     if n_books is not None:
         args += ["--n-books", str(n_books)]
     return [*args, "--gutenberg-base-url", url, "--gutenberg-delay-seconds", "0", "--storage-root", str(root)]

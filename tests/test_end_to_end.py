@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, mirror_body, run_luigi
+from tests.conftest import MIRROR, REPO, MirrorServer, Reply, mirror_body, offline_args, run_luigi
 
 pytestmark = pytest.mark.spark
 
@@ -39,17 +39,7 @@ def expected_csv(book_ids: list[int], n_words: int, stopwords: frozenset[str]) -
 
 
 def common_args(server: MirrorServer, root: Path, spark_submit: Path) -> list[str]:
-    return [
-        "--local-scheduler",
-        "--gutenberg-base-url",
-        server.url,
-        "--gutenberg-delay-seconds",
-        "0",
-        "--storage-root",
-        str(root),
-        "--spark-spark-submit",
-        str(spark_submit),
-    ]
+    return [*offline_args(server.url, root, date=None), "--spark-spark-submit", str(spark_submit)]
 
 
 def test_main_command_then_noop_rerun(mirror: MirrorServer, tmp_path: Path, spark_submit_log) -> None:

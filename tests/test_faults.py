@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import gutenberg as gb
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, run_luigi
+from tests.conftest import MIRROR, REPO, MirrorServer, Reply, offline_args, run_luigi
 
 BOOK = "/cache/epub/84/pg84.txt"
 BOOK_BYTES = (MIRROR / BOOK.lstrip("/")).read_bytes()
@@ -291,19 +291,13 @@ def test_top_page_duplicate_ids_are_dropped(caplog: pytest.LogCaptureFixture) ->
 
 def luigi_args(server: MirrorServer, root: Path, *extra: str) -> list[str]:
     return [
-        "--local-scheduler",
-        "--gutenberg-base-url",
-        server.url,
-        "--gutenberg-delay-seconds",
-        "0",
+        *offline_args(server.url, root, date=None),
         "--gutenberg-read-timeout",
         "1",
         "--gutenberg-backoff-seconds",
         "0.05",
         "--gutenberg-max-attempts",
         "2",
-        "--storage-root",
-        str(root),
         *extra,
     ]
 
