@@ -1,6 +1,6 @@
 """Word count of line-oriented UTF-8 text with mrjob, by the same text rules as the Spark job.
 
-Each input line is tokenized with `textrules.tokenize`; the output is one `word<TAB>count` line per
+Each input line is tokenized with `textrules.words`; the output is one `word<TAB>count` line per
 distinct word. Any mrjob runner works; `textrules.py` travels with the job (`FILES`):
 
     python jobs/mr_word_count.py -r local data/corpus_text/yesterday/2026-11-21/books-10/part-*.txt
@@ -20,9 +20,9 @@ from mrjob.job import MRJob
 from mrjob.protocol import TextValueProtocol
 
 try:
-    from textrules import tokenize
+    from textrules import words
 except ImportError:  # imported as jobs.mr_word_count by the Luigi task, not run as a script
-    from jobs.textrules import tokenize
+    from jobs.textrules import words
 
 
 class WordCountProtocol:
@@ -50,7 +50,7 @@ class MRWordCount(MRJob):
         self.counts: Counter[str] = Counter()
 
     def mapper(self, _: None, line: str) -> None:
-        self.counts.update(tokenize(line))
+        self.counts.update(words(line))
 
     def mapper_final(self) -> Iterator[tuple[str, int]]:
         yield from self.counts.items()

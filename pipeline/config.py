@@ -49,6 +49,9 @@ class spark(luigi.Config):  # noqa: N801 - the same section luigi.contrib.spark 
     executor_memory = luigi.Parameter(default="", description="e.g. 2g")
     py_files = luigi.Parameter(default="", description="extra comma-separated --py-files")
     log_level = luigi.Parameter(default="WARN", description="Spark's log4j root level")
+    java_options = luigi.Parameter(
+        default="", description="extra driver JVM options, e.g. -XX:+UseParallelGC"
+    )
 
 
 MRJOB_RUNNERS = ("inline", "local", "hadoop", "emr", "dataproc", "spark")

@@ -7,14 +7,18 @@ streaming can split, and tokenize with jobs/textrules.py, so their counts equal 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import importlib
+import io
 import logging
+import multiprocessing
 import os
 import posixpath
 import shlex
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import luigi
@@ -196,12 +200,88 @@ class WordCountMR(CorpusTask):
         return read_word_counts(self.output().path)
 
 
+SPLIT_BYTES = 32 * 1024 * 1024
+
+
+class StreamingLocalJobRunner(luigi_hadoop.LocalJobRunner):
+    """Luigi's LocalJobRunner with Hadoop's input handling: map tasks over file splits, in parallel processes.
+
+    Luigi's own LocalJobRunner first copies all input into one StringIO (several GB for a 1 GB corpus,
+    str being up to 4 bytes a character) and maps it in one process. Here each split of at most
+    `split_bytes` is streamed line by line through `job.run_mapper` in a process pool; only map output
+    is kept, which in-mapper combining shrinks to one line per distinct word and split. Grouping,
+    combining and reducing are Luigi's own.
+    """
+
+    def __init__(self, processes: int | None = None, split_bytes: int = SPLIT_BYTES) -> None:
+        super().__init__()
+        self.processes = processes or len(os.sched_getaffinity(0))
+        self.split_bytes = split_bytes
+
+    def splits(self, paths: Iterable[str]) -> list[tuple[str, int, int]]:
+        """(path, start, end) byte ranges of at most split_bytes covering every input file."""
+        ranges = []
+        for path in paths:
+            size = os.path.getsize(path)
+            ranges += [
+                (path, start, min(start + self.split_bytes, size))
+                for start in range(0, size, self.split_bytes)
+            ]
+        return ranges
+
+    def run_job(self, job: Any) -> None:
+        paths = [target.path for target in luigi.task.flatten(job.input_hadoop())]
+        splits = self.splits(paths)
+        # fork: the job object and its imports are already in memory; nothing is re-imported per task.
+        context = multiprocessing.get_context("fork")
+        workers = min(self.processes, max(1, len(splits)))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            outputs = list(pool.map(_map_split, [job] * len(splits), splits))
+        # Each split's output comes back sorted, so merging them streams into the combiner; Luigi's
+        # group() would hold every map output line (with an MD5 tie-breaker) in one list and sort that.
+        merged = heapq.merge(*outputs, key=_key)
+        if job.combiner == NotImplemented:
+            grouped = self.group(merged)
+        else:
+            combine_output = io.StringIO()
+            job.run_combiner(merged, combine_output)
+            combine_output.seek(0)
+            grouped = self.group(combine_output)
+        with job.output().open("w") as reduce_output:
+            job.run_reducer(grouped, reduce_output)
+
+
+def _key(line: str) -> str:
+    return line.split("\t", 1)[0]
+
+
+def _map_split(job: Any, split: tuple[str, int, int]) -> list[str]:
+    """One map task: the split's map output lines, sorted by key as Hadoop's map-side sort leaves them."""
+    output = io.StringIO()
+    job.run_mapper(split_lines(*split), output)
+    return sorted(output.getvalue().splitlines(keepends=True), key=_key)
+
+
+def split_lines(path: str, start: int, end: int) -> Iterator[str]:
+    """The lines that begin in [start, end) of a UTF-8 file, as Hadoop's line reader assigns them."""
+    with open(path, "rb") as handle:
+        if start:
+            # A line that began before `start` belongs to the previous split.
+            handle.seek(start - 1)
+            handle.readline()
+        while handle.tell() < end:
+            line = handle.readline()
+            if not line:
+                return
+            yield line.decode("utf-8")
+
+
 class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
     """Every word of one corpus with its count, by a luigi.contrib.hadoop JobTask: under word_counts/hadoop/.
 
-    Local storage runs on Luigi's LocalJobRunner (in this process, in memory) and writes one
-    `word<TAB>count` file; an hdfs:// root runs Hadoop streaming (`[hadoop] streaming_jar`) and writes
-    a directory of part files.
+    Local storage runs on StreamingLocalJobRunner (Luigi's LocalJobRunner, streaming splits of the
+    input through parallel map processes) and writes one `word<TAB>count` file; an hdfs:// root runs
+    Hadoop streaming (`[hadoop] streaming_jar`) and writes a directory of part files.
     """
 
     engine = "hadoop"
@@ -222,7 +302,7 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
 
     def job_runner(self) -> Any:
         if not storage.is_hdfs(self.output().path):
-            return luigi_hadoop.LocalJobRunner()
+            return StreamingLocalJobRunner()
         if not luigi.configuration.get_config().get("hadoop", "streaming_jar", ""):
             raise ValueError(
                 f"{self.output().path}: HDFS output needs Hadoop streaming; set [hadoop] streaming_jar"
@@ -244,7 +324,7 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         self._counts: Counter[str] = Counter()
 
     def mapper(self, line: str) -> Iterator[tuple[str, int]]:
-        self._counts.update(textrules.tokenize(line))
+        self._counts.update(textrules.words(line))
         return iter(())
 
     def final_mapper(self) -> Iterator[tuple[str, int]]:

@@ -394,9 +394,10 @@ def default_spark_submit() -> str:
 
 
 def spark_driver_java_options() -> str:
-    """The project's log4j2 setup at `[spark] log_level`, for every spark-submit the pipeline starts."""
+    """log4j2 setup at `[spark] log_level` plus `[spark] java_options`, for every spark-submit."""
     log_conf = (CONF_DIR / "log4j2.properties").as_uri()
-    return f"-Dlog4j2.configurationFile={log_conf} -Dgutenberg.log.level={spark().log_level}"
+    options = f"-Dlog4j2.configurationFile={log_conf} -Dgutenberg.log.level={spark().log_level}"
+    return f"{options} {spark().java_options}".strip()
 
 
 class WordCountSpark(CorpusTask, SparkSubmitTask):

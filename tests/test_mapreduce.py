@@ -15,7 +15,13 @@ import pytest
 
 from jobs import textrules
 from pipeline import mapreduce, storage
-from pipeline.mapreduce import MRJOB_CONF, WordCountHadoop, parse_tsv_counts
+from pipeline.mapreduce import (
+    MRJOB_CONF,
+    StreamingLocalJobRunner,
+    WordCountHadoop,
+    parse_tsv_counts,
+    split_lines,
+)
 from pipeline.tasks import read_word_counts
 from tests.conftest import (
     MIRROR,
@@ -170,7 +176,9 @@ def test_hadoop_job_runner_follows_the_storage_root(tmp_path: Path) -> None:
 
     job = WordCountHadoop(date=DAY, period="yesterday", n_books=3)
     with ConfigOverride("storage", "root", str(tmp_path)):
-        assert type(job.job_runner()) is luigi_hadoop.LocalJobRunner
+        runner = job.job_runner()
+        assert type(runner) is StreamingLocalJobRunner
+        assert isinstance(runner, luigi_hadoop.LocalJobRunner)
         assert job.output().path == f"{tmp_path}/word_counts/hadoop/yesterday/2026-11-20/books-3/part-00000"
     with ConfigOverride("storage", "root", "hdfs://namenode:8020/gw"):
         assert job.output().path == "hdfs://namenode:8020/gw/word_counts/hadoop/yesterday/2026-11-20/books-3"
@@ -258,3 +266,16 @@ def test_mrjob_spark_runner_gives_the_same_table(
     [submitted] = log.read_text().splitlines()
     assert "--master local[2]" in submitted and "/mrjob/spark/harness.py " in submitted
     assert read_word_counts(str(word_counts_dir(root, "mrjob"))) == reference_table
+
+
+@pytest.mark.parametrize("split_bytes", [1, 2, 3, 7, 16, 1000])
+def test_splits_give_every_line_exactly_once(tmp_path: Path, split_bytes: int) -> None:
+    lines = ["a\n", "\n", "ünïcödé line\n", "x" * 20 + "\n", "last\n"]
+    first, second = tmp_path / "one.txt", tmp_path / "two.txt"
+    first.write_text("".join(lines), encoding="utf-8")
+    second.write_text("b\n", encoding="utf-8")
+    runner = StreamingLocalJobRunner(processes=1, split_bytes=split_bytes)
+    splits = runner.splits([str(first), str(second)])
+    assert splits[0] == (str(first), 0, min(split_bytes, first.stat().st_size))
+    assert splits[-1] == (str(second), 2 - min(split_bytes, 2), 2)
+    assert [line for split in splits for line in split_lines(*split)] == [*lines, "b\n"]

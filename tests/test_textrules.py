@@ -6,6 +6,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+import regex
 
 from jobs import textrules
 from jobs.textrules import count_words, decode, normalize, read_book, strip_boilerplate, tokenize
@@ -257,3 +258,22 @@ def test_missing_stopword_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.txt"
     with pytest.raises(FileNotFoundError, match=f"^stop-word file {missing}: no such file$"):
         textrules.load_stopwords(str(missing))
+
+
+def test_words_equals_tokenize_with_and_without_capital_sigma() -> None:
+    texts = ["ΟΔΟΣ.Α Α.Σ ΣΑΣ''ΑΣ", "Don’t STOP İstanbul ÉCOLE l'homme’s", "ΣΟΦΙΑ’Σ end", ""]
+    for text in texts:
+        assert textrules.words(text) == list(tokenize(text))
+    assert textrules.words("ΟΔΟΣ.Α") == ["οδος", "α"]  # whole-text lowercasing would give "οδοσ"
+
+
+def test_lowercase_keeps_every_character_on_its_side_of_the_word_pattern() -> None:
+    # The shortcut in `words` (lowercase the whole text, then match) relies on this, for every code point.
+    word_char = regex.compile(r"[\p{L}\p{M}]")
+    changed = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000 and chr(cp).lower() != chr(cp)]
+    assert len(changed) > 1400
+    broken = [
+        c for c in changed if bool(word_char.fullmatch(c)) != all(word_char.fullmatch(x) for x in c.lower())
+    ]
+    assert broken == []
+    assert not any(c in "'’" for ch in changed for c in ch.lower())

@@ -108,3 +108,18 @@ def test_script_runs_under_spark_submit(tmp_path: Path) -> None:
         {"word": "c'd", "count": 2},
     ]
     assert (tmp_path / "out" / "_SUCCESS").exists()
+
+
+# Lowercasing these texts whole would differ from lowercasing each token: the sigmas next to `.` and `''`.
+SIGMA_TEXTS = ["ΟΔΟΣ.Α Α.Σ ΣΑΣ''ΑΣ Don’t", "Plain Text, no capital sigma: İstanbul Don’t ÉCOLE"]
+
+
+def test_capital_sigma_texts_are_lowercased_token_by_token(spark) -> None:
+    expected = textrules.count_words(SIGMA_TEXTS)
+    assert expected == {
+        "οδος": 1, "α": 2, "σ": 1, "σας": 1, "ας": 1, "don't": 2,
+        "plain": 1, "text": 1, "no": 1, "capital": 1, "sigma": 1, "i̇stanbul": 1, "école": 1,
+    }  # fmt: skip
+    assert "".join(SIGMA_TEXTS[0].split()[0]).lower() == "οδοσ.α"  # what the whole-text shortcut would see
+    corpus = spark.createDataFrame([(text,) for text in SIGMA_TEXTS], SCHEMA)
+    assert as_dict(word_count.count_words(corpus)) == dict(expected)
