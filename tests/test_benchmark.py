@@ -133,5 +133,5 @@ def test_quick_run(tmp_path: Path) -> None:
     markdown = (tmp_path / "quick" / "results.md").read_text()
     assert f"| {body_mib:.0f} MiB | our Spark job (spark-submit, local[2]) | ours |" in markdown
     assert "| README main command, no-op rerun |" in markdown
-    assert len([t for t in report["targets"] if t["measured"] is not None]) == 11
+    assert len([t for t in report["targets"] if t["measured"] is not None]) == 12  # no scaling row: one size
     assert (tmp_path / "quick" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
