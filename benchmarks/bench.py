@@ -35,8 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import luigi  # noqa: E402
+
 from jobs import textrules  # noqa: E402
 from pipeline import gutenberg as gb  # noqa: E402
+from pipeline import storage  # noqa: E402
 
 MIB = 1024 * 1024
 FULL_SIZES = (64, 256, 1024)
@@ -46,7 +49,8 @@ BIN = Path(sys.executable).parent
 SPARK_SUBMIT = str(BIN / "spark-submit") if (BIN / "spark-submit").exists() else "spark-submit"
 LUIGI = str(BIN / "luigi") if (BIN / "luigi").exists() else "luigi"
 FIRST_ID = 1_000_001  # ids of the repeated books; far above the real catalogue's
-BENCH_DATE = "2000-01-01"  # the corpora's TopBooks date: fixed, so reruns reuse them
+BENCH_DATE = datetime.date(2000, 1, 1)  # the corpora's TopBooks date: fixed, so reruns reuse them
+PERIOD = "yesterday"
 ALL = float("inf")
 FREQ_MAX_MIB = 64  # mrjob's example runs at about 1 MiB/s: a 1 GiB corpus would take it 20 minutes a runner
 TR_PIPELINE = "LC_ALL=C tr -cs \"A-Za-z'\" '\\n' | tr A-Z a-z | sort | uniq -c | sort -rn"
@@ -152,6 +156,7 @@ def static_mirror(mirror: Path = MIRROR) -> Callable[[str], bytes | None]:
 @dataclass(frozen=True)
 class Corpus:
     size_mib: float
+    store: Path  # the [storage] root the corpus was built under
     n_books: int
     body_bytes: int  # UTF-8 bytes of the `text` column: the MB of every MB/s
     parquet_dir: str
@@ -169,10 +174,10 @@ def offline_flags(url: str, store: Path) -> list[str]:
 
 
 def corpus_flags(n_books: int) -> list[str]:
-    return [f"--n-books={n_books}", f"--date={BENCH_DATE}", "--period=yesterday"]
+    return [f"--n-books={n_books}", f"--date={BENCH_DATE.isoformat()}", f"--period={PERIOD}"]
 
 
-def build_corpus(size_mib: float, n_max: int, books: list[MirrorBook], store: Path, url: str) -> Corpus:
+def build_corpus(size_mib: float, books: list[MirrorBook], store: Path, url: str) -> Corpus:
     """CorpusParquet and CorpusText of the first books_for(size) repeated books, by the pipeline itself."""
     n = books_for(size_mib, books)
     command = [LUIGI, "--module", "pipeline", "CorpusText", *corpus_flags(n), *offline_flags(url, store)]
@@ -181,8 +186,8 @@ def build_corpus(size_mib: float, n_max: int, books: list[MirrorBook], store: Pa
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"building the {size_mib:g} MiB corpus failed:\n{result.stderr[-3000:]}")
-    parquet_dir = store / "corpus" / "yesterday" / BENCH_DATE / f"books-{n}"
-    text_dir = store / "corpus_text" / "yesterday" / BENCH_DATE / f"books-{n}"
+    parquet_dir = Path(storage.corpus_path(BENCH_DATE, PERIOD, n))
+    text_dir = Path(storage.corpus_text_path(BENCH_DATE, PERIOD, n))
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
@@ -191,7 +196,7 @@ def build_corpus(size_mib: float, n_max: int, books: list[MirrorBook], store: Pa
     parts = sorted(str(p) for p in text_dir.glob("part-*.txt"))
     seconds = time.monotonic() - started
     log(f"corpus {size_mib:g} MiB: {n} books, {body_bytes / MIB:.1f} MiB of body text ({seconds:.0f} s)")
-    return Corpus(size_mib, n, body_bytes, str(parquet_dir), str(text_dir), parts)
+    return Corpus(size_mib, store, n, body_bytes, str(parquet_dir), str(text_dir), parts)
 
 
 # --- measuring one command -----------------------------------------------------------------------------
@@ -271,9 +276,11 @@ class Tool:
     ours: bool
     max_mib: float  # larger corpora are skipped: the slow baselines would take hours
     command: Callable[[Corpus, Path], list[str]]
-    read: Callable[[Path], dict[str, int]] | None
+    read: Callable[[Path], dict[str, int]]
     tokenisation: str = "ours"
     stdout: bool = False
+    # Where the tool's word table lands; default `out` in the run's directory.
+    output: Callable[[Corpus, Path], Path] = lambda corpus, run_dir: run_dir / "out"
 
 
 def spark_base(app_conf: list[str] | None = None) -> list[str]:
@@ -439,6 +446,9 @@ def tools(workdir: Path) -> list[Tool]:
             *c.text_parts,
         ]
 
+    def hadoop_output(c: Corpus, d: Path) -> Path:
+        return Path(storage.word_counts_path("hadoop", BENCH_DATE, PERIOD, c.n_books))
+
     def hadoop(c: Corpus, d: Path) -> list[str]:
         return [
             LUIGI,
@@ -446,7 +456,7 @@ def tools(workdir: Path) -> list[Tool]:
             "pipeline",
             "WordCountHadoop",
             *corpus_flags(c.n_books),
-            *offline_flags("http://127.0.0.1:9", Path(c.parquet_dir).parents[3]),
+            *offline_flags("http://127.0.0.1:9", c.store),
         ]
 
     def spark_job(c: Corpus, d: Path) -> list[str]:
@@ -480,7 +490,10 @@ def tools(workdir: Path) -> list[Tool]:
             "freq-local", "mrjob's mr_word_freq_count, -r local", False, FREQ_MAX_MIB,
             mr([str(freq)], "local"), read_json_key_tsv_dir, freq_rules,
         ),
-        Tool("hadoop", "our luigi.contrib.hadoop job (local runner)", True, ALL, hadoop, None),
+        Tool(
+            "hadoop", "our luigi.contrib.hadoop job (local runner)", True, ALL, hadoop, read_tsv_dir,
+            output=hadoop_output,
+        ),
         Tool("tr-sort-uniq", f"`{TR_PIPELINE}`", False, ALL, tr_sort_uniq, read_uniq_c, "[A-Za-z']+, ASCII"),
         Tool(
             "python-counter", "Python Counter, one process (our text rules)", False, ALL, python_counter,
@@ -500,33 +513,22 @@ def log(message: str) -> None:
     print(f"[bench {datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
-def run_tool(tool: Tool, corpus: Corpus, workdir: Path) -> tuple[Run, dict[str, int] | None]:
+def run_tool(tool: Tool, corpus: Corpus, workdir: Path) -> tuple[Run, dict[str, int]]:
     run_dir = workdir / f"{tool.name}-{corpus.size_mib:g}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
-    if tool.name == "hadoop":
-        hadoop_out = (
-            Path(corpus.parquet_dir).parents[3]
-            / "word_counts"
-            / "hadoop"
-            / "yesterday"
-            / BENCH_DATE
-            / f"books-{corpus.n_books}"
-        )
-        shutil.rmtree(hadoop_out, ignore_errors=True)
-    stdout = run_dir / "out" if tool.stdout else run_dir / "log"
+    output = tool.output(corpus, run_dir)
+    shutil.rmtree(output, ignore_errors=True)  # a word count output left by an earlier run
+    stdout = output if tool.stdout else run_dir / "log"
     measured = measure(tool.command(corpus, run_dir), stdout=stdout)
     if measured.returncode != 0:
         sys.exit(f"{tool.name} failed on {corpus.size_mib:g} MiB (exit {measured.returncode}); see {run_dir}")
-    counts = None
-    if tool.name == "hadoop":
-        counts = read_tsv_dir(hadoop_out / "part-00000")
-    elif tool.read is not None:
-        counts = tool.read(run_dir / "out")
+    counts = tool.read(output)
     body_mib = corpus.body_bytes / MIB
     run = Run(
         tool.name, corpus.size_mib, round(body_mib, 1), round(measured.wall_s, 2),
-        round(body_mib / measured.wall_s, 2), round(measured.peak_rss_mib), len(counts) if counts else None,
+        round(body_mib / measured.wall_s, 2), round(measured.peak_rss_mib), len(counts),
+        label=tool.label, tokenisation=tool.tokenisation,
     )  # fmt: skip
     if tool.name.startswith("spark"):
         run.jvm_free_s = jvm_free_seconds(run_dir)
@@ -811,17 +813,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-end-to-end", action="store_true", help="skip the floor and main-command runs")
     args = parser.parse_args(argv)
 
-    from pipeline.config import storage
-
     sizes = (
         [float(s) for s in args.sizes.split(",")]
         if args.sizes
         else list(QUICK_SIZES if args.quick else FULL_SIZES)
     )
     mode = "quick" if args.quick else "full"
-    root = Path(args.root or Path(storage().root) / "benchmarks").resolve()
+    root = Path(args.root or Path(storage.root()) / "benchmarks").resolve()
     workdir = root / mode
     store = root / "store"
+    # The corpora's paths come from the pipeline's own path functions, under this root.
+    luigi.configuration.get_config().set("storage", "root", str(store))
     workdir.mkdir(parents=True, exist_ok=True)
     all_tools = tools(workdir)
     chosen = [t for t in all_tools if not args.tools or t.name in args.tools.split(",")]
@@ -832,10 +834,9 @@ def main(argv: list[str] | None = None) -> int:
         machine(),
     )
     books = mirror_books()
-    n_max = books_for(max(sizes), books)
-    server = Server(repeated_mirror(n_max, books))
+    server = Server(repeated_mirror(books_for(max(sizes), books), books))
     try:
-        corpora = [build_corpus(size, n_max, books, store, server.url) for size in sizes]
+        corpora = [build_corpus(size, books, store, server.url) for size in sizes]
     finally:
         server.close()
     if not args.no_end_to_end:
@@ -847,15 +848,14 @@ def main(argv: list[str] | None = None) -> int:
             if corpus.size_mib > tool.max_mib:
                 continue
             run, counts = run_tool(tool, corpus, workdir)
-            run.label, run.tokenisation = tool.label, tool.tokenisation
-            if tool.ours and counts is not None:
+            if tool.ours:
                 tables[tool.name] = counts
             runs.append((run, counts))
         if tables:
             check_identical(tables, corpus.size_mib)
             reference = next(iter(tables.values()))
             for run, counts in runs:
-                run.same_as_ours = counts == reference if counts is not None else None
+                run.same_as_ours = counts == reference
         report.runs += [run for run, _ in runs]
         write(report, workdir)
     report.targets = targets(report.runs)

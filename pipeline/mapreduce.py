@@ -209,8 +209,9 @@ class StreamingLocalJobRunner(luigi_hadoop.LocalJobRunner):
     Luigi's own LocalJobRunner first copies all input into one StringIO (several GB for a 1 GB corpus,
     str being up to 4 bytes a character) and maps it in one process. Here each split of at most
     `split_bytes` is streamed line by line through `job.run_mapper` in a process pool; only map output
-    is kept, which in-mapper combining shrinks to one line per distinct word and split. Grouping,
-    combining and reducing are Luigi's own.
+    is kept, which in-mapper combining shrinks to one line per distinct word and split. Each split's
+    output is sorted in its map process and the sorted outputs are merged, as Hadoop's shuffle does;
+    combining and reducing are the job's own `run_combiner` and `run_reducer`.
     """
 
     def __init__(self, processes: int | None = None, split_bytes: int = SPLIT_BYTES) -> None:
@@ -239,13 +240,12 @@ class StreamingLocalJobRunner(luigi_hadoop.LocalJobRunner):
             outputs = list(pool.map(_map_split, [job] * len(splits), splits))
         # Each split's output comes back sorted, so merging them streams into the combiner; Luigi's
         # group() would hold every map output line (with an MD5 tie-breaker) in one list and sort that.
-        merged = heapq.merge(*outputs, key=_key)
-        if job.combiner == NotImplemented:
-            grouped = self.group(merged)
-        else:
+        grouped: Iterable[str] = heapq.merge(*outputs, key=_key)
+        if job.combiner != NotImplemented:
             combine_output = io.StringIO()
-            job.run_combiner(merged, combine_output)
+            job.run_combiner(grouped, combine_output)
             combine_output.seek(0)
+            # A combiner may emit other keys than it was given: its output is grouped again.
             grouped = self.group(combine_output)
         with job.output().open("w") as reduce_output:
             job.run_reducer(grouped, reduce_output)

@@ -106,7 +106,7 @@ def test_quick_run(tmp_path: Path) -> None:
     )
 
     # The corpus, counted here independently of every tool.
-    corpus = tmp_path / "store" / "corpus" / "yesterday" / bench.BENCH_DATE
+    corpus = tmp_path / "store" / "corpus" / "yesterday" / bench.BENCH_DATE.isoformat()
     (books_dir,) = corpus.iterdir()
     texts = pq.read_table(books_dir, columns=["text"]).column("text").to_pylist()
     expected = textrules.count_words(texts)
@@ -123,7 +123,9 @@ def test_quick_run(tmp_path: Path) -> None:
         assert runs[(tool, 3)]["distinct_words"] == len(expected)
         assert runs[(tool, 3)]["same_as_ours"] is True
     # tr -cs "A-Za-z'" '\n' | tr A-Z a-z over the text parts: ASCII letter-and-apostrophe runs, lowercased.
-    text_dir = tmp_path / "store" / "corpus_text" / "yesterday" / bench.BENCH_DATE / books_dir.name
+    text_dir = (
+        tmp_path / "store" / "corpus_text" / "yesterday" / bench.BENCH_DATE.isoformat() / books_dir.name
+    )
     data = b"".join(p.read_bytes() for p in sorted(text_dir.glob("part-*.txt")))
     assert runs[("tr-sort-uniq", 3)]["distinct_words"] == len(Counter(re.findall(rb"[a-z']+", data.lower())))
     assert runs[("tr-sort-uniq", 3)]["same_as_ours"] is False
