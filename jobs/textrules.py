@@ -216,3 +216,37 @@ def load_stopwords(spec: str) -> frozenset[str]:
         raise FileNotFoundError(f"stop-word file {path}: no such file")
     lines = path.read_text(encoding="utf-8").splitlines()
     return frozenset(normalize_word(line) for line in lines if line.strip())
+
+
+# --- stop-word language -------------------------------------------------------------------------------
+
+# The lists Spark ML ships (`StopWordsRemover.loadDefaultStopWords`), checked against pyspark 4.3.
+SPARK_STOPWORD_LISTS = (
+    "danish", "dutch", "english", "finnish", "french", "german", "hungarian",
+    "italian", "norwegian", "portuguese", "russian", "spanish", "swedish", "turkish",
+)  # fmt: skip
+
+# Book headers name the language ("French"); catalogue records give ISO 639-1 codes ("fr"). Both map to the
+# Spark list; Norwegian's covers Bokmål (nb) and marks the Nynorsk-only (nn) words it holds.
+_ISO_639_1 = {
+    "da": "danish", "nl": "dutch", "en": "english", "fi": "finnish", "fr": "french", "de": "german",
+    "hu": "hungarian", "it": "italian", "no": "norwegian", "nb": "norwegian", "nn": "norwegian",
+    "pt": "portuguese", "ru": "russian", "es": "spanish", "sv": "swedish", "tr": "turkish",
+}  # fmt: skip
+STOPWORD_LANGUAGES: dict[str, str] = {**{name: name for name in SPARK_STOPWORD_LISTS}, **_ISO_639_1}
+
+# Splits a value naming several languages ("English, French", "English and French", "English; Latin").
+# Explicit blanks rather than `\s`: Python's `\s` matches Unicode spaces, Java's only ASCII ones; no `\b`
+# or `(?i)` for the same reason. The pattern means the same to `re` and to java.util.regex (F.split).
+LANGUAGE_SEPARATOR = r"[ \t]*[,;/&][ \t]*|[ \t]+[Aa]nd[ \t]+"
+LANGUAGE_SEPARATOR_RE = re.compile(LANGUAGE_SEPARATOR)
+# What is trimmed off the first language: the characters Spark's `trim(col, LANGUAGE_BLANKS)` removes.
+LANGUAGE_BLANKS = " \t"
+
+
+def stopword_language(language: str | None) -> str | None:
+    """The Spark stop-word list for a `Language:` value (its first language), or None if it has none."""
+    if not language:
+        return None
+    first = LANGUAGE_SEPARATOR_RE.split(language, maxsplit=1)[0]
+    return STOPWORD_LANGUAGES.get(first.strip(LANGUAGE_BLANKS).lower())

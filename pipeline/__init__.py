@@ -99,6 +99,7 @@ from pipeline.tasks import (  # noqa: E402 - the config path must be in place be
     TopWordsSpark,
     WordCountSpark,
 )
+from pipeline.trend import TopWordsTrend  # noqa: E402
 
 __all__ = [
     "CorpusParquet",
@@ -109,6 +110,7 @@ __all__ = [
     "TopWordsHadoop",
     "TopWordsMR",
     "TopWordsSpark",
+    "TopWordsTrend",
     "WordCountHadoop",
     "WordCountMR",
     "WordCountSpark",

@@ -14,7 +14,7 @@ import socket
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +23,9 @@ import urllib3.exceptions
 from tqdm import tqdm
 
 logger = logging.getLogger("luigi-interface")
+
+# Called with the bytes received so far and the announced length (None without Content-Length).
+OnBytes = Callable[[int, "int | None"], None]
 
 PERIOD_SECTIONS = {"yesterday": "books-last1", "last7": "books-last7", "last30": "books-last30"}
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -333,16 +336,20 @@ class Client:
                 f"{origin}: {what}refused: host {host} is a private or loopback address ({address})"
             )
 
-    def get(self, url: str, progress: str | None = None) -> bytes:
+    def get(self, url: str, progress: str | None = None, on_bytes: OnBytes | None = None) -> bytes:
         """The body of `url`; NotFoundError on 404/410, RefusedError by the fetch policy, GutenbergError
-        once retries are spent or on any other failure."""
+        once retries are spent or on any other failure.
+
+        `progress` labels a terminal progress bar; `on_bytes(received, total or None)` is called as the
+        body arrives.
+        """
         base_host = self.base_host or _host_key(url)
         self.check_url(url, base_host, url)
         pause = self.backoff_seconds
         for attempt in range(1, self.max_attempts + 1):
             retry_after = None
             try:
-                return self._get_once(url, base_host, progress)
+                return self._get_once(url, base_host, progress, on_bytes)
             except _RetryableError as exc:
                 cause, retry_after = exc.cause, exc.retry_after
             except requests.RequestException as exc:
@@ -355,7 +362,9 @@ class Client:
             pause *= 2
         raise GutenbergError(f"{url}: {cause} (gave up after {self.max_attempts} attempts)")
 
-    def _get_once(self, url: str, base_host: tuple[str, int | None], progress: str | None) -> bytes:
+    def _get_once(
+        self, url: str, base_host: tuple[str, int | None], progress: str | None, on_bytes: OnBytes | None
+    ) -> bytes:
         """One attempt: the request and the redirects it leads to, each checked by the fetch policy."""
         deadline = time.monotonic() + self.max_seconds
         current = url
@@ -381,7 +390,7 @@ class Client:
                     raise GutenbergError(f"{where}: HTTP {status} {response.reason}")
                 if status != 200:
                     raise GutenbergError(f"{where}: unexpected HTTP {status} {response.reason}")
-                return self._read(response, where, progress, deadline)
+                return self._read(response, where, progress, deadline, on_bytes)
         raise GutenbergError(f"{url}: more than {MAX_REDIRECTS} redirects (last to {current})")
 
     def _chunks(self, response: requests.Response, url: str, deadline: float) -> Iterator[bytes]:
@@ -408,7 +417,14 @@ class Client:
                 return
             yield chunk
 
-    def _read(self, response: requests.Response, url: str, progress: str | None, deadline: float) -> bytes:
+    def _read(
+        self,
+        response: requests.Response,
+        url: str,
+        progress: str | None,
+        deadline: float,
+        on_bytes: OnBytes | None = None,
+    ) -> bytes:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         if total is not None and total > self.max_bytes:
@@ -430,4 +446,6 @@ class Client:
                     raise GutenbergError(f"{url}: body exceeds the {self.max_bytes}-byte cap")
                 chunks.append(chunk)
                 bar.update(len(chunk))
+                if on_bytes is not None:
+                    on_bytes(size, total)
         return b"".join(chunks)

@@ -1,16 +1,25 @@
-"""Ranking the word table and writing the top-words report: CSV, JSON, PNG and a printed table."""
+"""Ranking the word table and writing the top-words report: CSV, JSON, PNG, HTML and a printed table.
+
+Also the two corpus laws the HTML report fits: Zipf (count against rank) and Heaps (distinct words
+against tokens read), each a least-squares line on log-log axes.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from luigi.target import FileSystemTarget
 
 CHART_MAX_WORDS = 50
+# Zipf's law holds for the head of the list; the long tail of words seen once or twice is a flat staircase
+# that would dominate a fit over every rank, so the fit stops at this rank.
+ZIPF_MAX_RANK = 1000
 
 
 def rank_words(
@@ -38,26 +47,134 @@ def write_json(target: FileSystemTarget, payload: dict[str, Any]) -> None:
         handle.write("\n")
 
 
-def write_chart(target: FileSystemTarget, rows: Sequence[tuple[int, str, int]], title: str) -> None:
-    """Horizontal bar chart of the first CHART_MAX_WORDS rows, most frequent on top."""
+@dataclass(frozen=True)
+class PowerLaw:
+    """y = constant * x ** exponent, fitted by least squares of ln y on ln x."""
+
+    exponent: float
+    constant: float
+    r_squared: float
+    points: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fit_power_law(xs: Sequence[float], ys: Sequence[float]) -> PowerLaw | None:
+    """The least-squares line through (ln x, ln y); None with fewer than two distinct x."""
+    if len(xs) != len(ys):
+        raise ValueError(f"{len(xs)} x values but {len(ys)} y values")
+    lx = [math.log(x) for x in xs]
+    ly = [math.log(y) for y in ys]
+    n = len(lx)
+    if n < 2:
+        return None
+    mx, my = sum(lx) / n, sum(ly) / n
+    sxx = sum((x - mx) ** 2 for x in lx)
+    if sxx == 0:
+        return None
+    sxy = sum((x - mx) * (y - my) for x, y in zip(lx, ly, strict=True))
+    syy = sum((y - my) ** 2 for y in ly)
+    slope = sxy / sxx
+    r_squared = 1.0 if syy == 0 else sxy * sxy / (sxx * syy)
+    return PowerLaw(exponent=slope, constant=math.exp(my - slope * mx), r_squared=r_squared, points=n)
+
+
+def zipf_fit(counts: Sequence[int]) -> PowerLaw | None:
+    """Zipf's law on counts sorted descending: count = C * rank ** exponent over ranks 1..ZIPF_MAX_RANK.
+
+    The exponent is negative (about -1 for English prose); the report shows its size, Zipf's s.
+    """
+    head = list(counts[:ZIPF_MAX_RANK])
+    return fit_power_law(range(1, len(head) + 1), head)
+
+
+def heaps_fit(points: Sequence[tuple[int, int]]) -> PowerLaw | None:
+    """Heaps' law on (tokens read, distinct words seen) points: distinct = K * tokens ** beta."""
+    kept = [(n, v) for n, v in points if n > 0 and v > 0]
+    return fit_power_law([n for n, _ in kept], [v for _, v in kept])
+
+
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and in CI
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        fig.tight_layout()
+        fig.savefig(buffer, format="png", dpi=100)
+    finally:
+        _pyplot().close(fig)
+    return buffer.getvalue()
+
+
+def chart_png(rows: Sequence[tuple[int, str, int]], title: str) -> bytes:
+    """Horizontal bar chart of the first CHART_MAX_WORDS rows, most frequent on top."""
+    plt = _pyplot()
     shown = list(rows[:CHART_MAX_WORDS])
     height = max(3.0, 0.22 * len(shown) + 1.5)
     fig, ax = plt.subplots(figsize=(8, height))
-    try:
-        ax.barh([w for _, w, _ in reversed(shown)], [c for _, _, c in reversed(shown)], color="#3b6ea5")
-        ax.set_xlabel("occurrences")
-        ax.set_title(title)
-        ax.margins(y=0.01)
-        fig.tight_layout()
-        with target.open("w") as handle:
-            fig.savefig(handle, format="png", dpi=100)
-    finally:
-        plt.close(fig)
+    ax.barh([w for _, w, _ in reversed(shown)], [c for _, _, c in reversed(shown)], color="#3b6ea5")
+    ax.set_xlabel("occurrences")
+    ax.set_title(title)
+    ax.margins(y=0.01)
+    return _png(fig)
+
+
+def write_chart(target: FileSystemTarget, rows: Sequence[tuple[int, str, int]], title: str) -> None:
+    """chart_png written to `target`."""
+    data = chart_png(rows, title)
+    with target.open("w") as handle:
+        handle.write(data)
+
+
+def zipf_png(counts: Sequence[int], fit: PowerLaw | None) -> bytes:
+    """Count against rank of every word on log-log axes, with the fitted line over its ranks."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ranks = range(1, len(counts) + 1)
+    ax.loglog(ranks, counts, ".", markersize=2, color="#3b6ea5", label="words")
+    if fit is not None:
+        xs = [1, fit.points]
+        ax.loglog(
+            xs,
+            [fit.constant * x**fit.exponent for x in xs],
+            "-",
+            color="#c0392b",
+            label=f"fit, ranks 1-{fit.points}: s = {-fit.exponent:.3f}",
+        )
+        ax.legend()
+    ax.set_xlabel("rank")
+    ax.set_ylabel("occurrences")
+    ax.set_title("Rank-frequency (Zipf)")
+    return _png(fig)
+
+
+def heaps_png(points: Sequence[tuple[int, int]], fit: PowerLaw | None) -> bytes:
+    """Distinct words against tokens read, with the fitted Heaps curve."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot([n for n, _ in points], [v for _, v in points], ".", color="#3b6ea5", label="corpus, rank order")
+    if fit is not None and points:
+        xs = [points[0][0] * (points[-1][0] / points[0][0]) ** (i / 50) for i in range(51)]
+        ax.plot(
+            xs,
+            [fit.constant * x**fit.exponent for x in xs],
+            "-",
+            color="#c0392b",
+            label=f"fit: K = {fit.constant:.2f}, beta = {fit.exponent:.3f}",
+        )
+        ax.legend()
+    ax.set_xlabel("tokens read")
+    ax.set_ylabel("distinct words")
+    ax.set_title("Vocabulary growth (Heaps)")
+    return _png(fig)
 
 
 def format_table(rows: Sequence[tuple[int, str, int]]) -> str:

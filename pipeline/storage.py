@@ -139,3 +139,14 @@ def top_words_prefix(
     """Common prefix of the CSV, JSON and PNG of one top-words report."""
     name = f"top-{n_words}_stop-{stopwords_key(stopwords)}"
     return join("top_words", engine, run_key(date, period, n_books), name)
+
+
+def trend_prefix(engine: str, interval: str, period: str, n_books: int, n_words: int, stopwords: str) -> str:
+    """Common prefix of the outputs of one top-words trend over a date interval (`2026-11-18-2026-11-20`)."""
+    name = f"top-{n_words}_stop-{stopwords_key(stopwords)}"
+    return join("trends", engine, period, interval, f"books-{n_books}", name)
+
+
+def timing_path(task_family: str, task_id: str) -> str:
+    """Where a task records how long its last run took (read by the end-of-run summary)."""
+    return join("timings", task_family, f"{task_id}.json")

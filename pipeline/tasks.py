@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime
 import hashlib
 import itertools
@@ -12,19 +13,24 @@ import os
 import posixpath
 import re
 import shutil
+import subprocess
 import sys
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import luigi
+from luigi.contrib.external_program import ExternalProgramRunContext, ExternalProgramRunError
 from luigi.contrib.spark import SparkSubmitTask
+from luigi.parameter import ParameterVisibility
 
 import jobs
 from jobs import textrules
 from pipeline import gutenberg as gb
-from pipeline import report, storage
+from pipeline import htmlreport, report, storage
 from pipeline.config import gutenberg, spark
 
 logger = logging.getLogger("luigi-interface")
@@ -133,6 +139,14 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
 class TopBooks(luigi.Task):
     """The ranked top-books list of one day and period, as JSON under top_books/."""
 
@@ -149,8 +163,14 @@ class TopBooks(luigi.Task):
 
     def run(self) -> None:
         url = gb.top_page_url(gutenberg().base_url)
+        if self.date != datetime.date.today():
+            # Gutenberg serves only the current list: a past day's list exists only if a run fetched it then.
+            logger.warning("TopBooks: the list served now is filed under %s (not today)", self.date)
         self.set_status_message(f"Fetching {url}")
+        self.set_progress_percentage(0)
         page = client().get(url).decode("utf-8", errors="replace")
+        self.set_status_message(f"Reading the {self.period} list")
+        self.set_progress_percentage(50)
         books = gb.parse_top_page(page, self.period, source=url)
         if len(books) < self.n_books:
             logger.warning(
@@ -164,12 +184,22 @@ class TopBooks(luigi.Task):
             "books": [book.to_json() for book in books],
         }
         report.write_json(self.output(), payload)
+        self.set_status_message(f"{len(books)} books listed for {self.period}")
+        self.set_progress_percentage(100)
 
 
 class DownloadBook(luigi.Task):
     """One book's plain text exactly as served, under raw/<id>/; raw/<id>/missing.json if 404 everywhere."""
 
     book_id = _count(1, 1, "Project Gutenberg ebook number")
+    # Not part of the task's identity: the books fetched together with this one, so that its progress
+    # bar and log line can say "book 4 of 10" whichever worker process runs it.
+    batch = luigi.ListParameter(
+        default=(),
+        significant=False,
+        visibility=ParameterVisibility.HIDDEN,
+        description="ids fetched together",
+    )
 
     @property
     def resources(self) -> dict[str, int]:
@@ -209,13 +239,34 @@ class DownloadBook(luigi.Task):
             return f"{path}: {len(data)} bytes on disk, {expected['bytes']} downloaded (checksum differs)"
         return None
 
+    def position(self) -> tuple[int, int]:
+        """(this book's number among its batch, batch size): books of the batch already on disk + 1."""
+        ids = {int(i) for i in self.batch} | {self.book_id}
+        raw = storage.join("raw")
+        if storage.is_hdfs(raw) or not os.path.isdir(raw):
+            return 1, len(ids)
+        present = {int(name) for name in os.listdir(raw) if name.isdigit()}
+        return len((present & ids) - {self.book_id}) + 1, len(ids)
+
     def run(self) -> None:
         http = client()
         tried = []
+        number, total = self.position()
+        label = f"[{number}/{total}] pg{self.book_id}"
+        shown = [-10]
+
+        def on_bytes(received: int, length: int | None) -> None:
+            # Every change is a call to the scheduler: report in steps of 10%.
+            percent = 100 * received // length if length else 0
+            if percent >= shown[0] + 10:
+                shown[0] = percent
+                self.set_progress_percentage(min(percent, 99))
+
         for url in gb.book_urls(gutenberg().base_url, self.book_id):
-            self.set_status_message(f"GET {url}")
+            self.set_status_message(f"book {number} of {total}: GET {url}")
+            started = time.monotonic()
             try:
-                data = http.get(url, progress=f"pg{self.book_id}")
+                data = http.get(url, progress=label, on_bytes=on_bytes)
             except gb.NotFoundError:
                 tried.append(url)
                 continue
@@ -227,7 +278,19 @@ class DownloadBook(luigi.Task):
                 handle.write(data)
             record = {"url": url, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             report.write_json(self.record(), {**record, "fetched_at": _utc_now()})
-            logger.info("book %d: %d bytes from %s", self.book_id, len(data), url)
+            seconds = max(time.monotonic() - started, 1e-6)
+            logger.info(
+                "book %d (%d of %d): %s bytes in %.1f s (%s/s) from %s",
+                self.book_id,
+                number,
+                total,
+                f"{len(data):,}",
+                seconds,
+                _human_bytes(len(data) / seconds),
+                url,
+            )
+            self.set_status_message(f"book {number} of {total}: {len(data):,} bytes")
+            self.set_progress_percentage(100)
             return
         logger.warning("book %d: not found (404) at %s; skipped", self.book_id, ", ".join(tried))
         report.write_json(self.missing(), {"book_id": self.book_id, "tried": tried, "checked_at": _utc_now()})
@@ -270,12 +333,15 @@ class CorpusParquet(CorpusTask):
                     f"{top['source']}: only {len(rows)} of the {self.n_books} books asked for are usable"
                     f" ({len(ranked)} listed for {self.period}, {len(skipped)} skipped)"
                 )
-            downloads: list[tuple[gb.RankedBook, DownloadBook]] = []
+            valid: list[gb.RankedBook] = []
             for book in batch:
                 try:
-                    downloads.append((book, DownloadBook(book_id=book.book_id)))
+                    DownloadBook(book_id=book.book_id)
+                    valid.append(book)
                 except ValueError as exc:  # an id that is not a positive int never reaches a path or URL
                     skipped.append(_skipped(book, f"invalid book id: {exc}"))
+            ids = tuple(book.book_id for book in valid)
+            downloads = [(book, DownloadBook(book_id=book.book_id, batch=ids)) for book in valid]
             self.set_status_message(f"Downloading {len(downloads)} books ({len(rows)}/{self.n_books} ready)")
             yield [task for _, task in downloads]
             for book, task in downloads:
@@ -299,8 +365,12 @@ class CorpusParquet(CorpusTask):
             "books": [{k: v for k, v in row.items() if k != "text"} for row in rows],
             "skipped": skipped,
         }
+        self.set_status_message(f"Writing {len(rows)} books as Parquet")
         with self.output().temporary_path() as tmp:
             _write_corpus(tmp, rows, manifest)
+        self.set_status_message(
+            f"{len(rows)} books, {sum(r['body_chars'] for r in rows):,} characters; {len(skipped)} skipped"
+        )
         self.set_progress_percentage(100)
 
 
@@ -393,6 +463,51 @@ def default_spark_submit() -> str:
     return shutil.which("spark-submit") or "spark-submit"
 
 
+ANALYSIS_PARTS = ("books", "book_words", "growth")
+SPARK_WARNING_RE = re.compile(r"^\d\d:\d\d:\d\d (WARN|ERROR) ")
+
+
+class _SparkProgress:
+    """Turns the Spark job's stderr lines into task progress, status messages and log lines."""
+
+    def __init__(self, task: luigi.Task) -> None:
+        # Imported here, not at the top: jobs.word_count imports pyspark, which a no-op run never needs.
+        from jobs.word_count import PROGRESS_PREFIX, UI_PREFIX
+
+        self.progress = re.compile(re.escape(PROGRESS_PREFIX) + r"(\d+)% (.*)$")
+        self.task = task
+        # The job prints its UI address; in cluster mode the driver is remote and spark-submit prints the
+        # cluster manager's tracking URL instead.
+        self.tracking_url = re.compile(rf"(?:{re.escape(UI_PREFIX)}|tracking URL: )(https?://\S+)")
+        self.url_seen = False
+        self.percent = -1
+        self.logged = -10
+
+    def feed(self, line: str) -> bool:
+        """Acts on `line`; True if it was a progress line (not worth keeping for an error message)."""
+        match = self.progress.search(line)  # Spark's console bar may precede it on the line
+        if match is not None:
+            percent, message = int(match.group(1)), match.group(2)
+            if percent != self.percent:
+                self.percent = percent
+                self.task.set_progress_percentage(percent)
+            self.task.set_status_message(f"Spark: {message}")
+            # A log line per 10% keeps a terminal or a log file readable; the visualiser gets every step.
+            if percent >= self.logged + 10 or percent == 100:
+                self.logged = percent
+                logger.info("%s: %d%% %s", self.task.task_family, percent, message)
+            return True
+        if not self.url_seen:
+            found = self.tracking_url.search(line)
+            if found is not None:
+                self.url_seen = True
+                self.task.set_tracking_url(found.group(1))
+                logger.info("%s: Spark UI at %s", self.task.task_family, found.group(1))
+        if SPARK_WARNING_RE.match(line):
+            print(line, file=sys.stderr, flush=True)
+        return False
+
+
 def spark_driver_java_options() -> str:
     """log4j2 setup at `[spark] log_level` plus `[spark] java_options`, for every spark-submit."""
     log_conf = (CONF_DIR / "log4j2.properties").as_uri()
@@ -413,15 +528,65 @@ class WordCountSpark(CorpusTask, SparkSubmitTask):
     def output(self) -> luigi.target.FileSystemTarget:
         return storage.target(storage.word_counts_path(self.engine, self.date, self.period, self.n_books))
 
+    def analysis_path(self) -> str:
+        """The per-book analysis the job writes inside its output (skipped by readers of the counts)."""
+        from jobs.word_count import ANALYSIS_DIR
+
+        return posixpath.join(self.output().path, ANALYSIS_DIR)
+
+    def complete(self) -> bool:
+        marker = posixpath.join(self.analysis_path(), ANALYSIS_PARTS[-1], "_SUCCESS")
+        return super().complete() and storage.target(marker).exists()
+
     def run(self) -> None:
         check_parquet_dir(self.input().path, "corpus")
+        if self.output().exists():
+            # Counts from before the job wrote a per-book analysis: incomplete, so they are redone.
+            logger.warning("%s has no per-book analysis; counting again", self.output().path)
+            self.output().fs.remove(self.output().path)
         self.set_status_message(f"spark-submit on {self.master}")
+        self.set_progress_percentage(0)
         with self.output().temporary_path() as tmp:
             self._output_tmp = tmp
-            super().run()
+            self._submit()
+        self.set_progress_percentage(100)
 
     def app_options(self) -> list[str]:
-        return [_local_uri(self.input().path), _local_uri(self._output_tmp)]
+        return [_local_uri(self.input().path), _local_uri(self._output_tmp), "--analysis"]
+
+    def _submit(self) -> None:
+        """spark-submit, reading its stderr as it comes: progress, tracking URL, Spark's warnings.
+
+        Luigi's own runner keeps stderr until the end and looks for the tracking URL in a separate
+        process, whose callbacks never reach a local scheduler; here a thread does it all live.
+        """
+        args = [str(a) for a in self.program_args()]
+        env = self.program_environment()
+        logger.info("Running command: %s", " ".join(args))
+        tail: collections.deque[str] = collections.deque(maxlen=400)
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out: list[bytes] = []
+        reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        with ExternalProgramRunContext(proc):
+            progress = _SparkProgress(self)
+            for raw in iter(proc.stderr.readline, b""):
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if not progress.feed(line):
+                    tail.append(line)
+            proc.wait()
+        reader.join()
+        stdout = b"".join(out).decode("utf-8", errors="replace")
+        if stdout:
+            logger.info("Program stdout:\n%s", stdout)
+        if proc.returncode != 0:
+            raise ExternalProgramRunError(
+                f"Program failed with return code={proc.returncode}:",
+                args,
+                env=env,
+                stdout=stdout,
+                stderr="\n".join(tail),
+            )
 
     def read_counts(self) -> list[tuple[str, int]]:
         return read_word_counts(self.output().path)
@@ -472,7 +637,7 @@ class WordCountSpark(CorpusTask, SparkSubmitTask):
 
 
 class TopWords(CorpusTask):
-    """Base of the TopWords<Engine> tasks: the report of one engine's word counts."""
+    """Base of the TopWords<Engine> tasks: one engine's top words as CSV, JSON, PNG and an HTML report."""
 
     n_words = _count(50, 0, "how many words to report; 0 for all")
     stopwords = luigi.Parameter(default="english", description="english, none, or a one-word-a-line file")
@@ -481,6 +646,10 @@ class TopWords(CorpusTask):
 
     def word_count_task(self) -> luigi.Task:
         raise NotImplementedError
+
+    def analysis(self) -> dict[str, list[dict[str, Any]]] | None:
+        """The engine's per-book analysis (books, book_words, growth rows), or None if it has none."""
+        return None
 
     def requires(self) -> luigi.Task:
         return self.word_count_task()
@@ -493,13 +662,23 @@ class TopWords(CorpusTask):
             "csv": storage.target(prefix + ".csv"),
             "json": storage.target(prefix + ".json"),
             "png": storage.target(prefix + ".png", binary=True),
+            "html": storage.target(prefix + ".html"),
         }
 
     def run(self) -> None:
-        self.set_status_message("Ranking words")
+        started = time.monotonic()
+        self.set_status_message("Reading the word counts")
+        self.set_progress_percentage(0)
         counts = self.requires().read_counts()
         rows = report.rank_words(counts, textrules.load_stopwords(self.stopwords), self.n_words)
         corpus = read_corpus_manifest(CorpusParquet(**self.corpus_params()).output().path)
+        self.set_status_message("Fitting Zipf's and Heaps' laws")
+        self.set_progress_percentage(30)
+        by_count = sorted((c for _, c in counts), reverse=True)
+        zipf = report.zipf_fit(by_count)
+        analysis = self.analysis()
+        growth = [(g["tokens"], g["distinct_words"]) for g in analysis["growth"]] if analysis else []
+        heaps = report.heaps_fit(growth) if analysis else None
         outputs = self.output()
         payload = {
             "engine": self.engine,
@@ -513,22 +692,110 @@ class TopWords(CorpusTask):
             "books": corpus["books"],
             "skipped": corpus["skipped"],
             "words": [{"rank": r, "word": w, "count": c} for r, w, c in rows],
+            "zipf": zipf.to_json() if zipf else None,
+            "heaps": heaps.to_json() if heaps else None,
+            "growth": [[n, v] for n, v in growth],
+            "book_stats": _book_stats(corpus, analysis) if analysis else None,
+            "outputs": {kind: target.path for kind, target in self.all_outputs().items()},
         }
+        self.set_status_message("Writing the CSV, JSON and charts")
+        self.set_progress_percentage(50)
         report.write_csv(outputs["csv"], rows)
         report.write_json(outputs["json"], payload)
-        report.write_chart(outputs["png"], rows, self.chart_title())
+        charts = {
+            "top_words": report.chart_png(rows, self.chart_title()),
+            "zipf": report.zipf_png(by_count, zipf),
+        }
+        with outputs["png"].open("w") as handle:
+            handle.write(charts["top_words"])
+        if analysis:
+            charts["heaps"] = report.heaps_png(growth, heaps)
+        self.set_status_message("Writing the HTML report")
+        self.set_progress_percentage(80)
+        timings = self.stage_timings(time.monotonic() - started)
+        with outputs["html"].open("w") as handle:
+            handle.write(htmlreport.render(payload, charts, timings))
+        self.set_status_message(f"Report: {outputs['html'].path}")
         self.set_progress_percentage(100)
-        print(self.summary(payload), flush=True)
+        print(self.summary(payload, timings), flush=True)
+
+    def all_outputs(self) -> dict[str, luigi.target.FileSystemTarget]:
+        """This report's outputs and the corpus and word counts it was made from."""
+        return {
+            "corpus": CorpusParquet(**self.corpus_params()).output(),
+            "word counts": self.word_count_task().output(),
+            **self.output(),
+        }
 
     def chart_title(self) -> str:
         return f"Top words in the {self.n_books} most downloaded Gutenberg books ({self.period}, {self.date})"
 
-    def summary(self, payload: dict[str, Any]) -> str:
+    def upstream(self) -> list[luigi.Task]:
+        """Every task this report depends on, dependencies first, downloads of its corpus included."""
+        order: dict[str, luigi.Task] = {}
+
+        def visit(task: luigi.Task) -> None:
+            if task.task_id in order:
+                return
+            deps = list(luigi.task.flatten(task.requires()))
+            if isinstance(task, CorpusParquet) and task.output().exists():
+                manifest = read_corpus_manifest(task.output().path)
+                for entry in [*manifest["books"], *manifest["skipped"]]:
+                    try:
+                        deps.append(DownloadBook(book_id=entry["book_id"]))
+                    except ValueError:
+                        continue  # an invalid id on the list: never downloaded
+            for dep in deps:
+                visit(dep)
+            order[task.task_id] = task
+
+        visit(self.requires())
+        return list(order.values())
+
+    def stage_timings(self, own_seconds: float | None = None) -> list[dict[str, Any]]:
+        """Seconds per task family, from the records tasks leave when they finish (see _record_timing).
+
+        `own_seconds` is this task's time so far when it is still running (it has no record yet).
+        """
+        stages: dict[str, dict[str, Any]] = {}
+        tasks = self.upstream() + ([] if own_seconds is not None else [self])
+        for task in tasks:
+            record = read_timing(task)
+            if record is None:
+                continue
+            stage = stages.setdefault(
+                task.task_family, {"stage": task.task_family, "tasks": 0, "seconds": 0.0}
+            )
+            stage["tasks"] += 1
+            stage["seconds"] += record["seconds"]
+            stage["finished"] = max(stage.get("finished", ""), record["finished"])
+        if own_seconds is not None:
+            stages[self.task_family] = {
+                "stage": self.task_family,
+                "tasks": 1,
+                "seconds": own_seconds,
+                "finished": _utc_now(),
+            }
+        return list(stages.values())
+
+    def summary(self, payload: dict[str, Any], timings: list[dict[str, Any]]) -> str:
         """The table and facts printed at the end of a run."""
         rows = [(w["rank"], w["word"], w["count"]) for w in payload["words"]]
-        outputs = self.output()
         books = ", ".join(str(b["book_id"]) for b in payload["books"])
         skipped = ", ".join(f"{b['book_id']} ({b['title']})" for b in payload["skipped"]) or "none"
+        zipf, heaps = payload.get("zipf"), payload.get("heaps")
+        laws = []
+        if zipf:
+            laws.append(f"Zipf exponent s {-zipf['exponent']:.3f} (ranks 1-{zipf['points']})")
+        if heaps:
+            laws.append(f"Heaps K {heaps['constant']:.2f}, beta {heaps['exponent']:.3f}")
+        stage_width = max([len("stage"), *(len(t["stage"]) for t in timings)])
+        stage_lines = [f"{'stage':<{stage_width}}  tasks  seconds  finished (UTC)"]
+        stage_lines += [
+            f"{t['stage']:<{stage_width}}  {t['tasks']:>5}  {t['seconds']:>7.1f}  {t['finished']}"
+            for t in timings
+        ]
+        outputs = payload.get("outputs") or {kind: t.path for kind, t in self.all_outputs().items()}
         lines = [
             "",
             f"Top {len(rows)} words ({self.engine}; stop words: {self.stopwords}) in "
@@ -536,13 +803,65 @@ class TopWords(CorpusTask):
             "",
             report.format_table(rows),
             "",
-            f"tokens {payload['tokens']:,}, distinct words {payload['distinct_words']:,}",
-            f"books used: {books}",
+            f"tokens {payload['tokens']:,}, distinct words {payload['distinct_words']:,}"
+            + "".join(f"; {law}" for law in laws),
+            f"books used ({len(payload['books'])}): {books}",
             f"books skipped: {skipped}",
-            *(f"{kind:>4}: {target.path}" for kind, target in outputs.items()),
+            "",
+            *stage_lines,
+            "",
+            *(f"{kind:>11}: {path}" for kind, path in outputs.items()),
             "",
         ]
         return "\n".join(lines)
+
+
+def _book_stats(corpus: dict[str, Any], analysis: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The analysis's per-book rows with titles and authors from the corpus manifest, in list order."""
+    manifest = {b["book_id"]: b for b in corpus["books"]}
+    words: dict[tuple[int, str], list[dict[str, Any]]] = collections.defaultdict(list)
+    for row in sorted(analysis["book_words"], key=lambda r: (r["book_id"], r["list"], r["rank"])):
+        entry = {"word": row["word"], "count": row["count"]}
+        if row["list"] == "distinctive":
+            entry["tfidf"] = row["tfidf"]
+        words[row["book_id"], row["list"]].append(entry)
+    stats = []
+    for row in analysis["books"]:
+        book = manifest.get(row["book_id"], {})
+        stats.append(
+            {
+                **row,
+                "title": book.get("title", ""),
+                "author": book.get("author", ""),
+                "top": words[row["book_id"], "top"],
+                "distinctive": words[row["book_id"], "distinctive"],
+            }
+        )
+    return stats
+
+
+def read_timing(task: luigi.Task) -> dict[str, Any] | None:
+    """The record `_record_timing` left for `task`, or None."""
+    target = storage.target(storage.timing_path(task.task_family, task.task_id))
+    if not target.exists():
+        return None
+    try:
+        with target.open("r") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+@luigi.Task.event_handler(luigi.Event.PROCESSING_TIME)
+def _record_timing(task: luigi.Task, seconds: float) -> None:
+    """Keep how long each pipeline task ran, for the per-stage times of the summary and report."""
+    if not type(task).__module__.startswith("pipeline."):
+        return
+    record = {"task_id": task.task_id, "seconds": round(seconds, 3), "finished": _utc_now()}
+    try:
+        report.write_json(storage.target(storage.timing_path(task.task_family, task.task_id)), record)
+    except Exception as exc:
+        logger.warning("could not record the time of %s: %s", task, exc)
 
 
 def write_word_counts(target: luigi.target.FileSystemTarget, counts: Iterable[tuple[str, int]]) -> None:
@@ -605,19 +924,35 @@ def read_corpus_manifest(corpus_dir: str) -> dict[str, Any]:
 
 
 class TopWordsSpark(TopWords):
-    """Top words of the corpus counted by Spark: CSV, JSON and PNG under top_words/spark/."""
+    """Top words of the corpus counted by Spark, with the per-book analysis: CSV, JSON, PNG, HTML."""
 
     engine = "spark"
 
     def word_count_task(self) -> WordCountSpark:
         return WordCountSpark(**self.corpus_params())
 
+    def analysis(self) -> dict[str, list[dict[str, Any]]]:
+        path = self.word_count_task().analysis_path()
+        return {part: read_parquet_rows(posixpath.join(path, part)) for part in ANALYSIS_PARTS}
+
+
+def read_parquet_rows(path: str) -> list[dict[str, Any]]:
+    """Every row of a Parquet directory (local or hdfs://) as dicts."""
+    import pyarrow.parquet as pq
+
+    with storage.local_copy(path) as local:
+        check_parquet_files(local, path, "analysis")
+        return pq.read_table(local).to_pylist()
+
 
 @TopWords.event_handler(luigi.Event.DEPENDENCY_PRESENT)
 def _print_existing_report(task: TopWords) -> None:
     """A rerun with nothing to do still shows the table it made before."""
+    # Only for the task named on the command line: a trend over a month depends on 30 complete reports.
+    if task.task_family not in sys.argv[1:]:
+        return
     with task.output()["json"].open("r") as handle:
-        print(task.summary(json.load(handle)), flush=True)
+        print(task.summary(json.load(handle), task.stage_timings()), flush=True)
 
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)

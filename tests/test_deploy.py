@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -210,6 +211,25 @@ def test_pipeline_under_luigid_is_done_and_recorded(luigid: tuple[int, Path], tm
     assert {(t["name"], tuple(sorted(t["params"].items()))) for t in done.values()} == expected
     for status in ("PENDING", "RUNNING", "FAILED", "DISABLED"):
         assert api_tasks(port, status) == {}
+    # What the visualiser shows for each task: its last status message, 100%, and Spark's UI address.
+    messages = {t["name"]: t["status_message"] for t in done.values() if t["name"] != "DownloadBook"}
+    chars = sum(len(mirror_body(i)) for i in TOP3)
+    assert messages == {
+        "TopBooks": "23 books listed for yesterday",
+        "CorpusParquet": f"3 books, {chars:,} characters; 0 skipped",
+        "WordCountSpark": "Spark: done",
+        "TopWordsSpark": "Report: "
+        + str(next(root.glob("top_words/spark/*/*/books-3/top-50_stop-english.html"))),
+    }
+    sizes = sorted((MIRROR / "cache" / "epub" / str(i) / f"pg{i}.txt").stat().st_size for i in TOP3)
+    downloads = [t["status_message"] for t in done.values() if t["name"] == "DownloadBook"]
+    parsed = [re.fullmatch(r"book (\d) of 3: ([\d,]+) bytes", m) for m in downloads]
+    assert all(parsed), downloads
+    assert sorted(int(m.group(1)) for m in parsed) == [1, 2, 3]  # one worker: one book after another
+    assert sorted(int(m.group(2).replace(",", "")) for m in parsed) == sizes
+    assert {t["progress_percentage"] for t in done.values()} == {100}
+    spark_task = next(t for t in done.values() if t["name"] == "WordCountSpark")
+    assert re.fullmatch(r"http://[^/\s]+:4\d\d\d", spark_task["tracking_url"]), spark_task["tracking_url"]
 
     events = history(luigid_dir / "task-history.db")
     assert set(events) == set(done)

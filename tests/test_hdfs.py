@@ -95,6 +95,7 @@ def test_spark_submit_gets_the_hdfs_uris_unchanged(hdfs_root) -> None:
         str(JOBS_DIR / "word_count.py"),
         f"{ROOT}/corpus/{RUN}",
         f"{ROOT}/word_counts/spark/{RUN}-luigi-tmp-000000001",
+        "--analysis",
     ]
     with ConfigOverride("spark", "master", "yarn"):
         command = task.spark_command()

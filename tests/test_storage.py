@@ -52,6 +52,7 @@ def test_paths_of_each_task(root: Path) -> None:
         "csv": prefix + ".csv",
         "json": prefix + ".json",
         "png": prefix + ".png",
+        "html": prefix + ".html",
     }
 
 

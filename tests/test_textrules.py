@@ -277,3 +277,48 @@ def test_lowercase_keeps_every_character_on_its_side_of_the_word_pattern() -> No
     ]
     assert broken == []
     assert not any(c in "'’" for ch in changed for c in ch.lower())
+
+
+# --- stop-word language -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("English", "english"),
+        ("French", "french"),
+        ("German", "german"),
+        ("Spanish", "spanish"),
+        ("de", "german"),
+        ("en", "english"),
+        ("nb", "norwegian"),
+        ("English, French", "english"),
+        ("English and French", "english"),
+        ("English; Latin", "english"),
+        ("French & English", "french"),
+        ("Portuguese/English", "portuguese"),
+        ("  ENGLISH\t", "english"),
+        ("Latin, English", None),
+        ("Esperanto", None),
+        ("unknown", None),
+        ("", None),
+        (None, None),
+        (", French", None),
+        ("Englishand French", None),
+    ],
+)
+def test_stopword_language(language: str | None, expected: str | None) -> None:
+    assert textrules.stopword_language(language) == expected
+
+
+def test_every_stopword_language_maps_to_a_spark_list() -> None:
+    assert len(textrules.SPARK_STOPWORD_LISTS) == 14
+    assert set(textrules.STOPWORD_LANGUAGES.values()) == set(textrules.SPARK_STOPWORD_LISTS)
+    assert all(textrules.STOPWORD_LANGUAGES[name] == name for name in textrules.SPARK_STOPWORD_LISTS)
+    assert all(key == key.strip().lower() for key in textrules.STOPWORD_LANGUAGES)
+
+
+def test_language_separator_avoids_unicode_dependent_classes() -> None:
+    # Java's \s, \b and (?i) differ from Python's on non-ASCII text; the pattern must mean the same to both.
+    assert not regex.search(r"\\[sSbBwW]|\(\?[a-z]*i", textrules.LANGUAGE_SEPARATOR)
+    assert textrules.LANGUAGE_SEPARATOR_RE.split("English\u00a0and French") == ["English\u00a0and French"]
