@@ -92,6 +92,7 @@ from pipeline.mapreduce import (  # noqa: E402
     WordCountMR,
 )
 from pipeline.tasks import (  # noqa: E402 - the config path must be in place before tasks read it
+    CatalogRecord,
     CorpusParquet,
     DownloadBook,
     TopBooks,
@@ -102,6 +103,7 @@ from pipeline.tasks import (  # noqa: E402 - the config path must be in place be
 from pipeline.trend import TopWordsTrend  # noqa: E402
 
 __all__ = [
+    "CatalogRecord",
     "CorpusParquet",
     "CorpusText",
     "DownloadBook",

@@ -154,6 +154,23 @@ def parse_top_page(page: str, period: str, source: str = "top page") -> list[Ran
     return books
 
 
+def catalog_url(base_url: str, book_id: int) -> str:
+    """The book's catalogue record (RDF/XML), which names its language when the text's header does not."""
+    return f"{base_url.rstrip('/')}/cache/epub/{book_id}/pg{book_id}.rdf"
+
+
+# <dcterms:language><rdf:Description ...><rdf:value ...>fr</rdf:value>: read with a pattern, not an XML
+# parser, so that a hostile record (entity expansion) costs nothing.
+_CATALOG_LANGUAGE = re.compile(
+    rb"<dcterms:language>\s*(?:<rdf:Description[^>]*>\s*)?<rdf:value[^>]*>\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\s*<"
+)
+
+
+def catalog_languages(record: bytes) -> list[str]:
+    """The language codes of a catalogue record, in order (`["en"]`, `["fr", "en"]`); [] if it has none."""
+    return [m.group(1).decode("ascii") for m in _CATALOG_LANGUAGE.finditer(record)]
+
+
 def looks_like_html(body: bytes) -> bool:
     return _HTML_START.match(body[:512]) is not None
 

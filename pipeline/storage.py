@@ -113,6 +113,10 @@ def raw_book_path(book_id: int) -> str:
     return join("raw", str(book_id), f"pg{book_id}.txt")
 
 
+def catalog_record_path(book_id: int) -> str:
+    return join("raw", str(book_id), "catalog.json")
+
+
 def download_record_path(book_id: int) -> str:
     return join("raw", str(book_id), "download.json")
 

@@ -296,6 +296,43 @@ class DownloadBook(luigi.Task):
         report.write_json(self.missing(), {"book_id": self.book_id, "tried": tried, "checked_at": _utc_now()})
 
 
+class CatalogRecord(luigi.Task):
+    """The language codes of a book's catalogue record, as raw/<id>/catalog.json (empty if it has none).
+
+    Asked for only for books whose header has no `Language:` line.
+    """
+
+    book_id = _count(1, 1, "Project Gutenberg ebook number")
+
+    @property
+    def resources(self) -> dict[str, int]:
+        return host_resource()
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.catalog_record_path(self.book_id))
+
+    def run(self) -> None:
+        url = gb.catalog_url(gutenberg().base_url, self.book_id)
+        self.set_status_message(f"GET {url}")
+        try:
+            languages = gb.catalog_languages(client().get(url))
+        except gb.NotFoundError:
+            languages = []
+            logger.warning(
+                "book %d: no catalogue record at %s; its language stays unknown", self.book_id, url
+            )
+        report.write_json(
+            self.output(),
+            {"book_id": self.book_id, "url": url, "languages": languages, "fetched_at": _utc_now()},
+        )
+        self.set_status_message(f"languages: {', '.join(languages) or 'none'}")
+        self.set_progress_percentage(100)
+
+    def languages(self) -> list[str]:
+        with self.output().open("r") as handle:
+            return json.load(handle)["languages"]
+
+
 class CorpusTask(luigi.Task):
     """Parameters shared by everything that depends on one corpus."""
 
@@ -344,6 +381,7 @@ class CorpusParquet(CorpusTask):
             downloads = [(book, DownloadBook(book_id=book.book_id, batch=ids)) for book in valid]
             self.set_status_message(f"Downloading {len(downloads)} books ({len(rows)}/{self.n_books} ready)")
             yield [task for _, task in downloads]
+            new_rows: list[dict[str, Any]] = []
             for book, task in downloads:
                 if not task.output().exists():
                     skipped.append(book.to_json())  # 404 everywhere: raw/<id>/missing.json says where
@@ -353,8 +391,17 @@ class CorpusParquet(CorpusTask):
                 if reason is not None:
                     skipped.append(_skipped(book, reason))
                 else:
-                    rows.append(row)
-                self.set_progress_percentage(95 * len(rows) // self.n_books)
+                    new_rows.append(row)
+                self.set_progress_percentage(95 * (len(rows) + len(new_rows)) // self.n_books)
+            # A header without `Language:`: the catalogue record says (its codes, "fr" or "fr, en").
+            unknown = [row for row in new_rows if row["language"] == "unknown"]
+            if unknown:
+                self.set_status_message(f"Looking up the language of {len(unknown)} books")
+                records = [CatalogRecord(book_id=row["book_id"]) for row in unknown]
+                yield records
+                for row, record in zip(unknown, records, strict=True):
+                    row["language"] = ", ".join(record.languages()) or "unknown"
+            rows += new_rows
         for entry in (e for e in skipped if "reason" in e):
             logger.warning("book %s (rank %d): %s; skipped", entry["book_id"], entry["rank"], entry["reason"])
         manifest = {

@@ -23,7 +23,14 @@ from luigi import date_interval
 from pipeline import gutenberg as gb
 from pipeline import storage
 from pipeline.mapreduce import CorpusText, TopWordsHadoop, TopWordsMR, WordCountHadoop, WordCountMR
-from pipeline.tasks import CorpusParquet, DownloadBook, TopBooks, TopWordsSpark, WordCountSpark
+from pipeline.tasks import (
+    CatalogRecord,
+    CorpusParquet,
+    DownloadBook,
+    TopBooks,
+    TopWordsSpark,
+    WordCountSpark,
+)
 from pipeline.trend import TopWordsTrend
 from tests.conftest import REPO, ConfigOverride, MirrorServer, Reply, offline_args, run_luigi
 
@@ -94,9 +101,10 @@ def test_every_output_path_stays_under_the_storage_root(tmp_path: Path) -> None:
     with ConfigOverride("storage", "root", str(root)):
         paths = [t.path for task in tasks for t in luigi.task.flatten(task.output())]
         paths += [d.output().path for d in downloads] + [d.missing().path for d in downloads]
+        paths += [CatalogRecord(book_id=d.book_id).output().path for d in downloads]
         paths += [storage.timing_path(task.task_family, task.task_id) for task in tasks + downloads]
     # Per period: 6 corpus-level outputs, 3 stop-word choices x (3 engines x 4 report files + 3 trend files).
-    assert len(paths) == 3 * (6 + 3 * (3 * 4 + 3)) + 6 + len(tasks) + len(downloads)
+    assert len(paths) == 3 * (6 + 3 * (3 * 4 + 3)) + 9 + len(tasks) + len(downloads)
     for path in paths:
         assert ".." not in Path(path).parts, path
         assert os.path.commonpath([str(root), os.path.realpath(path)]) == str(root), path
