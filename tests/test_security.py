@@ -268,7 +268,12 @@ def test_corpus_skips_an_invalid_id_from_the_top_list_without_a_request(
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert http_server.requests == ["/browse/scores/top", "/cache/epub/900007/pg900007.txt"]
+    # Nothing for book 0; book 900007 has no Language line, so its catalogue record is asked for (404).
+    assert http_server.requests == [
+        "/browse/scores/top",
+        "/cache/epub/900007/pg900007.txt",
+        "/cache/epub/900007/pg900007.rdf",
+    ]
     manifest = json.loads((root / "corpus/yesterday/2026-11-20/books-1/_books.json").read_text())
     assert [b["book_id"] for b in manifest["books"]] == [900007]
     assert manifest["skipped"] == [
