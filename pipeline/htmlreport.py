@@ -47,7 +47,9 @@ def _fact(label: str, value: str, ident: str = "") -> str:
     return f'<div class="fact"><b{attr}>{escape(value)}</b>{escape(label)}</div>'
 
 
-def _table(ident: str, header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int]) -> str:
+def _table(
+    ident: str, header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int], css_class: str = ""
+) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = []
     for row in rows:
@@ -56,7 +58,8 @@ def _table(ident: str, header: Sequence[str], rows: Sequence[Sequence[Any]], num
             for i, c in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f'<table id="{ident}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    attrs = f' class="{css_class}"' if css_class else ""
+    return f'<table id="{ident}"{attrs}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def _image(ident: str, png: bytes, alt: str) -> str:
@@ -197,6 +200,6 @@ def _books_section(payload: dict[str, Any]) -> list[str]:
         )
         for b in stats
     ]
-    table = _table("book-words", ["book", "top words", "most distinctive (TF-IDF)"], word_rows, set())
-    parts.append(table.replace("<table ", '<table class="words" ', 1))
+    header = ["book", "top words", "most distinctive (TF-IDF)"]
+    parts.append(_table("book-words", header, word_rows, set(), css_class="words"))
     return parts

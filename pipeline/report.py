@@ -32,10 +32,13 @@ def rank_words(
     return [(rank, word, count) for rank, (word, count) in enumerate(kept, start=1)]
 
 
-def write_csv(target: FileSystemTarget, rows: Sequence[tuple[int, str, int]]) -> None:
+def write_csv(
+    target: FileSystemTarget, rows: Iterable[Sequence[Any]], header: Sequence[str] = ("rank", "word", "count")
+) -> None:
+    """`header` and `rows` as CSV with LF line ends (a top-words table unless told otherwise)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rank", "word", "count"])
+    writer.writerow(header)
     writer.writerows(rows)
     with target.open("w") as handle:
         handle.write(buffer.getvalue())
@@ -95,7 +98,8 @@ def heaps_fit(points: Sequence[tuple[int, int]]) -> PowerLaw | None:
     return fit_power_law([n for n, _ in kept], [v for _, v in kept])
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and in CI
@@ -104,19 +108,20 @@ def _pyplot() -> Any:
     return plt
 
 
-def _png(fig: Any) -> bytes:
+def png_bytes(fig: Any) -> bytes:
+    """`fig` laid out and rendered as PNG at 100 dpi, then closed."""
     buffer = io.BytesIO()
     try:
         fig.tight_layout()
         fig.savefig(buffer, format="png", dpi=100)
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return buffer.getvalue()
 
 
 def chart_png(rows: Sequence[tuple[int, str, int]], title: str) -> bytes:
     """Horizontal bar chart of the first CHART_MAX_WORDS rows, most frequent on top."""
-    plt = _pyplot()
+    plt = pyplot()
     shown = list(rows[:CHART_MAX_WORDS])
     height = max(3.0, 0.22 * len(shown) + 1.5)
     fig, ax = plt.subplots(figsize=(8, height))
@@ -124,19 +129,18 @@ def chart_png(rows: Sequence[tuple[int, str, int]], title: str) -> bytes:
     ax.set_xlabel("occurrences")
     ax.set_title(title)
     ax.margins(y=0.01)
-    return _png(fig)
+    return png_bytes(fig)
 
 
-def write_chart(target: FileSystemTarget, rows: Sequence[tuple[int, str, int]], title: str) -> None:
-    """chart_png written to `target`."""
-    data = chart_png(rows, title)
+def write_png(target: FileSystemTarget, data: bytes) -> None:
+    """PNG bytes to a binary target."""
     with target.open("w") as handle:
         handle.write(data)
 
 
 def zipf_png(counts: Sequence[int], fit: PowerLaw | None) -> bytes:
     """Count against rank of every word on log-log axes, with the fitted line over its ranks."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ranks = range(1, len(counts) + 1)
     ax.loglog(ranks, counts, ".", markersize=2, color="#3b6ea5", label="words")
@@ -153,12 +157,12 @@ def zipf_png(counts: Sequence[int], fit: PowerLaw | None) -> bytes:
     ax.set_xlabel("rank")
     ax.set_ylabel("occurrences")
     ax.set_title("Rank-frequency (Zipf)")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def heaps_png(points: Sequence[tuple[int, int]], fit: PowerLaw | None) -> bytes:
     """Distinct words against tokens read, with the fitted Heaps curve."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot([n for n, _ in points], [v for _, v in points], ".", color="#3b6ea5", label="corpus, rank order")
     if fit is not None and points:
@@ -174,7 +178,7 @@ def heaps_png(points: Sequence[tuple[int, int]], fit: PowerLaw | None) -> bytes:
     ax.set_xlabel("tokens read")
     ax.set_ylabel("distinct words")
     ax.set_title("Vocabulary growth (Heaps)")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def format_table(rows: Sequence[tuple[int, str, int]]) -> str:

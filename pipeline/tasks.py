@@ -373,7 +373,7 @@ class CorpusParquet(CorpusTask):
             valid: list[gb.RankedBook] = []
             for book in batch:
                 try:
-                    DownloadBook(book_id=book.book_id)
+                    DownloadBook.book_id.normalize(book.book_id)
                     valid.append(book)
                 except ValueError as exc:  # an id that is not a positive int never reaches a path or URL
                     skipped.append(_skipped(book, f"invalid book id: {exc}"))
@@ -753,8 +753,7 @@ class TopWords(CorpusTask):
             "top_words": report.chart_png(rows, self.chart_title()),
             "zipf": report.zipf_png(by_count, zipf),
         }
-        with outputs["png"].open("w") as handle:
-            handle.write(charts["top_words"])
+        report.write_png(outputs["png"], charts["top_words"])
         if analysis:
             charts["heaps"] = report.heaps_png(growth, heaps)
         self.set_status_message("Writing the HTML report")

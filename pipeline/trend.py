@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import json
 import math
 from typing import Any
@@ -212,14 +210,12 @@ def format_rank_table(words: list[dict[str, Any]], dates: list[str]) -> str:
 
 def write_trend_csv(target: luigi.target.FileSystemTarget, payload: dict[str, Any]) -> None:
     """`word,<date>,...`, one row per word with its rank per date, empty where absent."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["word", *payload["dates"]])
-    for word in payload["words"]:
-        ranks = (word["ranks"][d] for d in payload["dates"])
-        writer.writerow([word["word"], *("" if r is None else r for r in ranks)])
-    with target.open("w") as handle:
-        handle.write(buffer.getvalue())
+    dates = payload["dates"]
+    rows = (
+        [w["word"], *("" if w["ranks"][d] is None else w["ranks"][d] for d in dates)]
+        for w in payload["words"]
+    )
+    report.write_csv(target, rows, header=["word", *dates])
 
 
 def chart_words(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -235,47 +231,38 @@ def chart_words(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def write_bump_chart(target: luigi.target.FileSystemTarget, payload: dict[str, Any], title: str) -> None:
     """Rank per date, one labelled line per charted word, rank 1 on top; absent days break the line."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers and in CI
-    import matplotlib.pyplot as plt
-
+    plt = report.pyplot()
     dates = payload["dates"]
     words = chart_words(payload)
     max_rank = max([1, *(r for w in words for r in w["ranks"].values() if r is not None)])
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(dates) + 3.5), max(4.0, 0.4 * max_rank + 1.8)))
-    try:
-        colors = plt.get_cmap("tab20").colors
-        xs = list(range(len(dates)))
-        for index, word in enumerate(words):
-            ys = [math.nan if word["ranks"][d] is None else word["ranks"][d] for d in dates]
-            color = colors[index % len(colors)]
-            ax.plot(xs, ys, marker="o", color=color, linewidth=2)
-            present = [x for x, y in zip(xs, ys, strict=True) if not math.isnan(y)]
-            # Labels at both ends of the line, so words that left are named where they were.
-            ends = [(present[-1], 6, "left")] + ([(present[0], -6, "right")] if len(present) > 1 else [])
-            for x, offset, align in ends:
-                ax.annotate(
-                    word["word"],
-                    (x, ys[x]),
-                    xytext=(offset, 0),
-                    textcoords="offset points",
-                    va="center",
-                    ha=align,
-                    fontsize=8,
-                    color=color,
-                )
-        ax.set_xticks(xs, dates, rotation=30 if len(dates) > 4 else 0)
-        ax.set_xlim(-0.9, len(dates) - 0.1)
-        ax.set_yticks(range(1, max_rank + 1))
-        ax.set_ylim(max_rank + 0.5, 0.5)
-        ax.set_ylabel("rank")
-        ax.set_title(title, fontsize=10)
-        fig.tight_layout()
-        with target.open("w") as handle:
-            fig.savefig(handle, format="png", dpi=100)
-    finally:
-        plt.close(fig)
+    colors = plt.get_cmap("tab20").colors
+    xs = list(range(len(dates)))
+    for index, word in enumerate(words):
+        ys = [math.nan if word["ranks"][d] is None else word["ranks"][d] for d in dates]
+        color = colors[index % len(colors)]
+        ax.plot(xs, ys, marker="o", color=color, linewidth=2)
+        present = [x for x, y in zip(xs, ys, strict=True) if not math.isnan(y)]
+        # Labels at both ends of the line, so words that left are named where they were.
+        ends = [(present[-1], 6, "left")] + ([(present[0], -6, "right")] if len(present) > 1 else [])
+        for x, offset, align in ends:
+            ax.annotate(
+                word["word"],
+                (x, ys[x]),
+                xytext=(offset, 0),
+                textcoords="offset points",
+                va="center",
+                ha=align,
+                fontsize=8,
+                color=color,
+            )
+    ax.set_xticks(xs, dates, rotation=30 if len(dates) > 4 else 0)
+    ax.set_xlim(-0.9, len(dates) - 0.1)
+    ax.set_yticks(range(1, max_rank + 1))
+    ax.set_ylim(max_rank + 0.5, 0.5)
+    ax.set_ylabel("rank")
+    ax.set_title(title, fontsize=10)
+    report.write_png(target, report.png_bytes(fig))
 
 
 @TopWordsTrend.event_handler(luigi.Event.DEPENDENCY_PRESENT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -147,24 +148,30 @@ def test_cluster_stop_stops_only_what_it_started(tmp_path: Path) -> None:
 # --- luigid with task history -----------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def luigid_server(cwd: Path) -> Iterator[int]:
+    """scripts/luigid on a free port, run from `cwd` (its state and history go under cwd/data/luigid)."""
+    port = free_port()
+    with (cwd / "luigid.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "scripts" / "luigid"), "--address", "127.0.0.1", "--port", str(port)],
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port)
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 @pytest.fixture
 def luigid(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """scripts/luigid on a free port, run from tmp_path: (port, its data/luigid directory)."""
-    port = free_port()
-    log = (tmp_path / "luigid.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "luigid"), "--address", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port)
+    """luigid_server run from tmp_path: (port, its data/luigid directory)."""
+    with luigid_server(tmp_path) as port:
         yield port, tmp_path / "data" / "luigid"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def api_tasks(port: int, status: str) -> dict[str, dict]:

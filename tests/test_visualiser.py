@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -11,14 +10,14 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.browser import Chromium
 from tests.conftest import MIRROR, REPO, MirrorServer
-from tests.test_deploy import TOP3, api_tasks, free_port, pipeline_args, scheduler_args, wait_for_port
+from tests.test_deploy import TOP3, api_tasks, luigid_server, pipeline_args, scheduler_args
 
 pytestmark = pytest.mark.spark
 
@@ -37,25 +36,6 @@ TABLE_ROWS = """[...document.querySelectorAll('#taskTable tbody tr')]
 # cannot add classes to SVG elements (g.node never matches): the links get theirs as plain attributes.
 GRAPH_NODES = """[...document.querySelectorAll('#graphPlaceholder svg a.graph-node-a')]
   .map(a => [a.textContent, a.getAttribute('data-task-id'), a.getAttribute('data-task-status')])"""
-
-
-@contextlib.contextmanager
-def luigid(cwd: Path) -> Iterator[int]:
-    """scripts/luigid on a free port, run from `cwd` (its state and history go under cwd/data)."""
-    port = free_port()
-    with (cwd / "luigid.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "scripts" / "luigid"), "--address", "127.0.0.1", "--port", str(port)],
-            cwd=cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port)
-            yield port
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def scheduler_state(port: int) -> dict[str, tuple[str, str]]:
@@ -83,7 +63,7 @@ def test_visualiser_shows_the_run_live_and_its_graph(tmp_path: Path) -> None:
         release.wait(timeout=60)
 
     luigi_bin = Path(sys.executable).parent / "luigi"
-    with luigid(tmp_path) as port, MirrorServer(MIRROR) as server, Chromium() as browser:
+    with luigid_server(tmp_path) as port, MirrorServer(MIRROR) as server, Chromium() as browser:
         for book in TOP3:
             server.overrides[f"/cache/epub/{book}/pg{book}.txt"] = held_book
         command = [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", "TopWordsSpark"]
