@@ -1,7 +1,8 @@
 """Word count of line-oriented UTF-8 text with mrjob, by the same text rules as the Spark job.
 
 Each input line is tokenized with `textrules.words`; the output is one `word<TAB>count` line per
-distinct word. Any mrjob runner works; `textrules.py` travels with the job (`FILES`):
+distinct word. Any mrjob runner works; the `jobs` package travels with the job (`dirs()`), so each task
+imports `jobs.textrules` as the pipeline does (run it where `jobs` imports: installed, or from the root):
 
     python jobs/mr_word_count.py -r local data/corpus_text/yesterday/2026-11-21/books-10/part-*.txt
     python jobs/mr_word_count.py -r hadoop hdfs:///corpus_text/...      # -r emr, dataproc, spark too
@@ -12,17 +13,17 @@ a line break, so counting line by line gives exactly the counts of whole books.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
 
 from mrjob.job import MRJob
 from mrjob.protocol import TextValueProtocol
 
-try:
-    from textrules import words
-except ImportError:  # imported as jobs.mr_word_count by the Luigi task, not run as a script
-    from jobs.textrules import words
+from jobs.textrules import words
+
+# This package, shipped to every task's working directory as `jobs/`, so `jobs.textrules` imports there.
+JOBS_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 class WordCountProtocol:
@@ -39,11 +40,12 @@ class WordCountProtocol:
 class MRWordCount(MRJob):
     """Counts every word of the input lines: in-mapper combining, a combiner and a summing reducer."""
 
-    # Relative to this file; every runner ships it to each task's working directory.
-    FILES: ClassVar[list[str]] = ["textrules.py"]
     INPUT_PROTOCOL = TextValueProtocol
     INTERNAL_PROTOCOL = WordCountProtocol
     OUTPUT_PROTOCOL = WordCountProtocol
+
+    def dirs(self) -> list[str]:
+        return [*super().dirs(), f"{JOBS_PACKAGE}#jobs"]
 
     def mapper_init(self) -> None:
         # One Counter per map task: each distinct word leaves the mapper once, not once per occurrence.

@@ -3,8 +3,11 @@
 Reads the `text` column of the corpus written by the pipeline's CorpusParquet task and writes one
 Parquet file of `word` (string) and `count` (int64), sorted by count descending then word:
 
-    spark-submit --py-files jobs/textrules.py jobs/word_count.py CORPUS_DIR OUTPUT_DIR
+    spark-submit --py-files jobs.zip jobs/word_count.py CORPUS_DIR OUTPUT_DIR
         [--analysis] [--per-book N] [--growth-points P]
+
+where jobs.zip holds the `jobs` package (`zip -r jobs.zip jobs`; the pipeline builds it), so the driver
+and every executor import `jobs.textrules`.
 
 With `--analysis` it also reads `book_id`, `rank` and `language` and writes, each as one Parquet file,
 under OUTPUT_DIR/_analysis/ (the underscore keeps readers of OUTPUT_DIR as a dataset out of it):
@@ -34,10 +37,7 @@ from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-try:
-    import textrules
-except ImportError:  # imported as jobs.word_count (the Luigi task reads PROGRESS_PREFIX), not run as a script
-    from jobs import textrules
+from jobs import textrules
 
 # The corpus keeps one row group per book, so a part file splits at any book. Small splits and a small
 # per-file cost spread even a few MB of books over every core; set either property to override.

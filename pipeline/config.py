@@ -1,8 +1,28 @@
-"""Configuration sections of conf/luigi.cfg; each key is also a command-line flag (`--section-key`)."""
+"""Configuration: the luigi.Config sections of conf/luigi.cfg (the one place defaults live) and the files
+the package carries at run time.
+
+Each key is also a command-line flag (`--section-key`). conf/ is installed inside the package as
+pipeline/conf/ (pyproject.toml maps it), so a wheel finds the same files a checkout does.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
 import luigi
+
+import jobs
+
+JOBS_DIR = Path(jobs.__file__).resolve().parent
+# A wheel has pipeline/conf/; a checkout (and an editable install) has conf/ beside pipeline/.
+_PACKAGED_CONF = Path(__file__).resolve().parent / "conf"
+CONF_DIR = _PACKAGED_CONF if _PACKAGED_CONF.is_dir() else Path(__file__).resolve().parent.parent / "conf"
+LUIGI_CFG = CONF_DIR / "luigi.cfg"
+LOG4J_CONF = CONF_DIR / "log4j2.properties"
+MRJOB_CONF = CONF_DIR / "mrjob.conf"
 
 
 class gutenberg(luigi.Config):  # noqa: N801 - Luigi names the config section after the class
@@ -53,6 +73,41 @@ class spark(luigi.Config):  # noqa: N801 - the same section luigi.contrib.spark 
         default="", description="extra driver JVM options, e.g. -XX:+UseParallelGC"
     )
 
+    def submit_binary(self) -> str:
+        """`spark_submit`, else the installed pyspark's own bin/spark-submit, else the one on PATH."""
+        if self.spark_submit:
+            return self.spark_submit
+        home = pyspark_home()
+        if home is not None and (Path(home) / "bin" / "spark-submit").is_file():
+            return str(Path(home) / "bin" / "spark-submit")
+        return shutil.which("spark-submit") or "spark-submit"
+
+    def driver_java_options(self) -> str:
+        """The packaged log4j2 setup at `log_level`, plus `java_options`: for every spark-submit."""
+        options = f"-Dlog4j2.configurationFile={LOG4J_CONF.as_uri()} -Dgutenberg.log.level={self.log_level}"
+        return f"{options} {self.java_options}".strip()
+
+
+def pyspark_home() -> str | None:
+    """The installed pyspark package's folder (a Spark distribution: bin/, jars/), found without
+    importing it."""
+    found = importlib.util.find_spec("pyspark")
+    if found is None or not found.submodule_search_locations:
+        return None
+    return next(iter(found.submodule_search_locations))
+
+
+def spark_environment() -> dict[str, str]:
+    """SPARK_HOME for spark-submit: the installed pyspark's, unless the environment sets one.
+
+    pyspark's spark-submit script otherwise asks the first `python3` on PATH where pyspark is, which
+    fails when the venv is not activated (cron, a service, a venv's `luigi` called by its path).
+    """
+    home = pyspark_home()
+    if os.environ.get("SPARK_HOME") or home is None:
+        return {}
+    return {"SPARK_HOME": home}
+
 
 MRJOB_RUNNERS = ("inline", "local", "hadoop", "emr", "dataproc", "spark")
 
@@ -66,3 +121,6 @@ class mrjob(luigi.Config):  # noqa: N801
         description="mrjob runner (-r); its options come from conf_path",
     )
     conf_path = luigi.Parameter(default="", description="runner options file (default: conf/mrjob.conf)")
+
+    def conf_file(self) -> str:
+        return self.conf_path or str(MRJOB_CONF)

@@ -22,7 +22,8 @@ import requests
 import urllib3.exceptions
 from tqdm import tqdm
 
-logger = logging.getLogger("luigi-interface")
+# A child of Luigi's logger: its handler prints these lines, at its level.
+logger = logging.getLogger("luigi-interface." + __name__)
 
 # Called with the bytes received so far and the announced length (None without Content-Length).
 OnBytes = Callable[[int, "int | None"], None]
@@ -275,13 +276,6 @@ def _private_address(host: str) -> str | None:
     return None
 
 
-def _config_default(name: str) -> Any:
-    """A [gutenberg] setting, for the Client arguments its callers leave out."""
-    from pipeline.config import gutenberg
-
-    return getattr(gutenberg(), name)
-
-
 class Client:
     """GET with a User-Agent, timeouts, retries with backoff, per-host politeness and a fetch policy.
 
@@ -303,9 +297,9 @@ class Client:
         backoff_seconds: float,
         max_backoff_seconds: float,
         max_bytes: int,
-        max_seconds: float | None = None,
+        max_seconds: float,
+        allowed_hosts: Iterable[str] | str,
         base_url: str | None = None,
-        allowed_hosts: Iterable[str] | str | None = None,
     ) -> None:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
@@ -318,10 +312,8 @@ class Client:
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.max_bytes = max_bytes
-        self.max_seconds = float(_config_default("max_seconds") if max_seconds is None else max_seconds)
+        self.max_seconds = float(max_seconds)
         self.base_host = _host_key(base_url) if base_url else None
-        if allowed_hosts is None:
-            allowed_hosts = _config_default("allowed_hosts")
         self.allowed_hosts = _parse_hosts(allowed_hosts)
         self._throttles: dict[str, HostThrottle] = {}
 

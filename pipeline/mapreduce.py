@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import importlib
 import io
 import logging
 import multiprocessing
@@ -24,40 +23,15 @@ from typing import Any
 import luigi
 
 from jobs import textrules
-from pipeline import mrrunner, storage
-from pipeline.config import MRJOB_RUNNERS, mrjob, spark
-from pipeline.tasks import (
-    CONF_DIR,
-    CorpusParquet,
-    CorpusTask,
-    TopWords,
-    check_parquet_files,
-    default_spark_submit,
-    logger,
-    read_word_counts,
-    spark_driver_java_options,
-    write_word_counts,
-)
+from pipeline import formats, luigi_internals, mrrunner, storage
+from pipeline.config import MRJOB_RUNNERS, mrjob, spark, spark_environment
+from pipeline.corpus import CorpusTask, CorpusText
+from pipeline.topwords import TopWords
+
+logger = logging.getLogger("luigi-interface." + __name__)
 
 
-class _DropMessages(logging.Filter):
-    def __init__(self, *prefixes: str) -> None:
-        super().__init__()
-        self.prefixes = prefixes
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefixes)
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str, *prefixes: str) -> Iterator[None]:
-    log_filter = _DropMessages(*prefixes)
-    logger = logging.getLogger(logger_name)
-    logger.addFilter(log_filter)
-    try:
-        yield
-    finally:
-        logger.removeFilter(log_filter)
+luigi_hadoop = luigi_internals.import_contrib_hadoop(mrrunner)
 
 
 @contextlib.contextmanager
@@ -76,74 +50,6 @@ def _log_to_stderr(logger_name: str) -> Iterator[None]:
         library_logger.setLevel(previous_level)
 
 
-def _import_luigi_hadoop() -> Any:
-    """luigi.contrib.hadoop, with our runner standing in for the mrrunner module luigi's wheel lacks."""
-    try:
-        importlib.import_module("luigi.contrib.mrrunner")
-    except ModuleNotFoundError:
-        sys.modules["luigi.contrib.mrrunner"] = mrrunner
-    # luigi.contrib.hadoop imports the GCS and S3 targets, which warn at import about cloud SDKs this
-    # project never uses; every `luigi --module pipeline` run would print those warnings.
-    with _quiet("luigi-interface", "Loading GCP module", "Loading GCS module"):
-        return importlib.import_module("luigi.contrib.hadoop")
-
-
-luigi_hadoop = _import_luigi_hadoop()
-
-TEXT_PART_PREFIX = "part-"
-MRJOB_CONF = CONF_DIR / "mrjob.conf"
-
-
-class CorpusText(CorpusTask):
-    """The corpus as UTF-8 text, one body line per line (blank lines left out), under corpus_text/."""
-
-    def requires(self) -> CorpusParquet:
-        return CorpusParquet(**self.corpus_params())
-
-    def output(self) -> luigi.target.FileSystemTarget:
-        return storage.target(storage.corpus_text_path(self.date, self.period, self.n_books))
-
-    def run(self) -> None:
-        source = self.input().path
-        with storage.local_copy(source) as corpus:
-            # Checked before the output's temporary directory exists: a damaged corpus leaves nothing behind.
-            parts = check_parquet_files(corpus, source, "corpus")
-            with self.output().temporary_path() as tmp, storage.local_output_dir(tmp) as local:
-                for index, name in enumerate(parts):
-                    self.set_status_message(f"Writing text part {index + 1} of {len(parts)}")
-                    dest = os.path.join(local, f"{TEXT_PART_PREFIX}{index:05d}.txt")
-                    write_text_part(os.path.join(corpus, name), dest)
-                    self.set_progress_percentage(100 * (index + 1) // len(parts))
-
-    def part_targets(self, hadoop: bool = False) -> list[luigi.target.FileSystemTarget]:
-        """The text parts, in order (a directory is not a valid input for Luigi's LocalJobRunner)."""
-        target = self.output()
-        names = sorted(posixpath.basename(p) for p in target.fs.listdir(target.path))
-        return [
-            storage.target(posixpath.join(target.path, name), hadoop=hadoop)
-            for name in names
-            if name.startswith(TEXT_PART_PREFIX)
-        ]
-
-
-def write_text_part(parquet_path: str, dest: str) -> None:
-    """The `text` column of one corpus Parquet part as lines, one row group (book) at a time."""
-    import pyarrow.parquet as pq
-
-    source = pq.ParquetFile(parquet_path)
-    with open(dest, "w", encoding="utf-8", newline="\n") as out:
-        for group in range(source.num_row_groups):
-            for text in source.read_row_group(group, columns=["text"]).column("text").to_pylist():
-                out.writelines(text_lines(text))
-
-
-def text_lines(text: str) -> Iterator[str]:
-    """The non-blank lines of a corpus text, each ending in `\\n` (streaming drops a line's last char)."""
-    for line in text.split("\n"):
-        if line.strip():
-            yield line + "\n"
-
-
 def _runner_parameter() -> luigi.Parameter:
     return luigi.OptionalChoiceParameter(
         default=None,
@@ -154,7 +60,8 @@ def _runner_parameter() -> luigi.Parameter:
 
 
 class WordCountMR(CorpusTask):
-    """Every word of one corpus with its count, by jobs/mr_word_count.py: Parquet under word_counts/mrjob/."""
+    """Every word of one corpus with its count, by jobs/mr_word_count.py: the word-count table under
+    word_counts/mrjob/."""
 
     runner = _runner_parameter()
     engine = "mrjob"
@@ -171,13 +78,12 @@ class WordCountMR(CorpusTask):
     def mrjob_args(self) -> list[str]:
         """Command-line arguments for the job: runner, conf file, Spark settings and the text parts."""
         runner = self.runner_name()
-        args = ["--runner", runner, "--conf-path", mrjob().conf_path or str(MRJOB_CONF)]
+        args = ["--runner", runner, "--conf-path", mrjob().conf_file()]
         if runner == "spark":
             # The spark runner uses the same [spark] settings as WordCountSpark: one place for Spark.
             master = spark().master
-            submit = spark().spark_submit or default_spark_submit()
-            args += ["--spark-master", master, "--spark-submit-bin", submit]
-            args += ["--spark-args", f"--driver-java-options '{spark_driver_java_options()}'"]
+            args += ["--spark-master", master, "--spark-submit-bin", spark().submit_binary()]
+            args += ["--spark-args", f"--driver-java-options '{spark().driver_java_options()}'"]
             if master.startswith("local"):
                 # mrjob would run executors with whatever `python3` is first on PATH.
                 args += ["--python-bin", sys.executable]
@@ -190,14 +96,13 @@ class WordCountMR(CorpusTask):
         self.set_status_message(f"mrjob job on the {self.runner_name()} runner")
         logger.info("mr_word_count.py %s", shlex.join(args))
         job = MRWordCount(args=args)
+        os.environ.update(spark_environment())  # the spark runner calls spark-submit
         with _log_to_stderr("mrjob"), job.make_runner() as runner:
             runner.run()
             counts = job.parse_output(runner.cat_output())
-            write_word_counts(self.output(), counts)
+            with self.output().temporary_path() as tmp:
+                formats.write_word_counts(tmp, counts)
         self.set_progress_percentage(100)
-
-    def read_counts(self) -> list[tuple[str, int]]:
-        return read_word_counts(self.output().path)
 
 
 SPLIT_BYTES = 32 * 1024 * 1024
@@ -277,16 +182,21 @@ def split_lines(path: str, start: int, end: int) -> Iterator[str]:
 
 
 class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
-    """Every word of one corpus with its count, by a luigi.contrib.hadoop JobTask: under word_counts/hadoop/.
+    """Every word of one corpus with its count, by a luigi.contrib.hadoop JobTask: the word-count table
+    under word_counts/hadoop/.
 
-    Local storage runs on StreamingLocalJobRunner (Luigi's LocalJobRunner, streaming splits of the
-    input through parallel map processes) and writes one `word<TAB>count` file; an hdfs:// root runs
-    Hadoop streaming (`[hadoop] streaming_jar`) and writes a directory of part files.
+    The MapReduce job streams `word<TAB>count` lines into a scratch directory beside the output (the
+    `-streaming` suffix: it never looks complete), which is then written as the word-count table and
+    removed. Local storage runs on StreamingLocalJobRunner (Luigi's LocalJobRunner, streaming splits of
+    the input through parallel map processes); an hdfs:// root runs Hadoop streaming (`[hadoop]
+    streaming_jar`).
     """
 
     engine = "hadoop"
     data_interchange_format = "json"  # json.loads between steps instead of eval
     n_reduce_tasks = 8
+    # Set while the job runs: Luigi's runners write to whatever output() returns.
+    _job_output: luigi.target.FileSystemTarget | None = None
 
     def requires(self) -> CorpusText:
         return CorpusText(**self.corpus_params())
@@ -295,7 +205,13 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         return self.requires().part_targets(hadoop=True)
 
     def output(self) -> luigi.target.FileSystemTarget:
-        path = storage.word_counts_path(self.engine, self.date, self.period, self.n_books)
+        if self._job_output is not None:
+            return self._job_output
+        return storage.target(storage.word_counts_path(self.engine, self.date, self.period, self.n_books))
+
+    def streaming_target(self) -> luigi.target.FileSystemTarget:
+        """Where the MapReduce job writes: an HDFS directory of part files, or one local file."""
+        path = self.output().path + "-streaming"
         if storage.is_hdfs(path):
             return storage.target(path, hadoop=True)
         return storage.target(posixpath.join(path, "part-00000"))
@@ -315,9 +231,34 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         return [jobs]
 
     def run(self) -> None:
+        final = self.output()
+        scratch = self.streaming_target()
+        scratch_dir = posixpath.dirname(scratch.path) if not storage.is_hdfs(scratch.path) else scratch.path
+        fs = final.fs
+        if fs.exists(scratch_dir):  # left by a run that was killed
+            fs.remove(scratch_dir)
         self.set_status_message(f"MapReduce on {type(self.job_runner()).__name__}")
-        super().run()
+        self._job_output = scratch
+        try:
+            super().run()
+        finally:
+            self._job_output = None
+        self.set_status_message("Writing the word-count table")
+        with final.temporary_path() as tmp:
+            formats.write_word_counts(tmp, self.streamed_counts(scratch_dir))
+        fs.remove(scratch_dir)
         self.set_progress_percentage(100)
+
+    def streamed_counts(self, scratch_dir: str) -> Iterator[tuple[str, int]]:
+        """(word, count) from the job's `word<TAB>count` part files."""
+        fs = self.output().fs
+        for name in sorted(fs.listdir(scratch_dir)):
+            if not posixpath.basename(name).startswith("part-"):
+                continue
+            with storage.target(name).open("r") as handle:
+                for line in handle:
+                    word, _, count = line.rstrip("\n").rpartition("\t")
+                    yield word, int(count)
 
     def init_mapper(self) -> None:
         # In-mapper combining: each distinct word leaves a map task once.
@@ -336,28 +277,6 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
     def reducer(self, word: str, counts: Iterable[int]) -> Iterator[tuple[str, str]]:
         # With json interchange, the final writer joins the values as they are: strings.
         yield word, str(sum(counts))
-
-    def read_counts(self) -> list[tuple[str, int]]:
-        target = self.output()
-        if storage.is_hdfs(target.path):
-            names = sorted(target.fs.listdir(target.path))
-            targets = [
-                storage.target(p, hadoop=True) for p in names if posixpath.basename(p).startswith("part-")
-            ]
-        else:
-            targets = [target]
-        counts = []
-        for part in targets:
-            with part.open("r") as handle:
-                counts.extend(parse_tsv_counts(handle))
-        return counts
-
-
-def parse_tsv_counts(lines: Iterable[str]) -> Iterator[tuple[str, int]]:
-    """(word, count) from `word<TAB>count` lines."""
-    for line in lines:
-        word, _, count = line.rstrip("\n").rpartition("\t")
-        yield word, int(count)
 
 
 class TopWordsMR(TopWords):

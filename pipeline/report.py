@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -42,12 +41,6 @@ def write_csv(
     writer.writerows(rows)
     with target.open("w") as handle:
         handle.write(buffer.getvalue())
-
-
-def write_json(target: FileSystemTarget, payload: dict[str, Any]) -> None:
-    with target.open("w") as handle:
-        json.dump(payload, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
 
 
 @dataclass(frozen=True)

@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import datetime
-import json
 import math
 from typing import Any
 
 import luigi
-from luigi import date_interval
 
-from pipeline import report, storage
-from pipeline.tasks import TopWordsSpark, _count, _period
+from pipeline import formats, params, report, storage
+from pipeline.spark import TopWordsSpark
 
 # Lines on the bump chart: the last day's top CHART_TOP words, plus the words that left the top list.
 CHART_TOP = 10
-
-
-class _DateIntervalParameter(luigi.DateIntervalParameter):
-    """luigi's DateIntervalParameter, refusing text it cannot parse and intervals without a day."""
-
-    def parse(self, s: str) -> date_interval.DateInterval:
-        try:
-            interval = super().parse(s)
-        except ValueError:
-            raise ValueError(
-                f"{s!r} is not a date interval (YYYY-MM-DD-YYYY-MM-DD with the end day excluded, "
-                "YYYY-Www, YYYY-MM-DD, YYYY-MM or YYYY)"
-            ) from None
-        return self.normalize(interval)
-
-    def normalize(self, x: Any) -> date_interval.DateInterval:
-        if not isinstance(x, date_interval.DateInterval):
-            raise ValueError(f"{x!r} is not a date interval")
-        if x.date_b <= x.date_a:
-            raise ValueError(f"{x} has no day: the end day is excluded, so it must be after the start")
-        return x
 
 
 class TopWordsTrend(luigi.Task):
@@ -52,13 +29,13 @@ class TopWordsTrend(luigi.Task):
     days; a day without one gets the list of the day the trend runs, which is not that day's.
     """
 
-    date_interval = _DateIntervalParameter(
+    date_interval = params.DateIntervalParameter(
         description="days to compare (2026-11-18-2026-11-21, end excluded)"
     )
-    period = _period()
-    n_books = _count(10, 1, "how many of the top books to use each day")
-    n_words = _count(10, 1, "how many top words of each day to follow")
-    stopwords = luigi.Parameter(default="english", description="english, none, or a one-word-a-line file")
+    period = params.period()
+    n_books = params.count(10, 1, "how many of the top books to use each day")
+    n_words = params.count(10, 1, "how many top words of each day to follow")
+    stopwords = params.stopwords()
 
     engine = "spark"
 
@@ -92,15 +69,14 @@ class TopWordsTrend(luigi.Task):
         tasks = self.requires()
         for index, task in enumerate(tasks):
             self.set_status_message(f"Reading the top words of {task.date} ({index + 1}/{len(tasks)})")
-            with task.output()["json"].open("r") as handle:
-                reports.append(json.load(handle))
+            reports.append(formats.read_json(task.output()["json"]))
             # Reading is quick; writing the chart is most of the time left.
             self.set_progress_percentage(50 * (index + 1) // len(tasks))
         payload = self.trend(reports)
         outputs = self.output()
         self.set_status_message("Writing the trend: CSV, JSON and chart")
         write_trend_csv(outputs["csv"], payload)
-        report.write_json(outputs["json"], payload)
+        formats.write_json(outputs["json"], payload)
         self.set_progress_percentage(70)
         write_bump_chart(outputs["png"], payload, self.chart_title())
         self.set_progress_percentage(100)
@@ -268,5 +244,4 @@ def write_bump_chart(target: luigi.target.FileSystemTarget, payload: dict[str, A
 @TopWordsTrend.event_handler(luigi.Event.DEPENDENCY_PRESENT)
 def _print_existing_trend(task: TopWordsTrend) -> None:
     """A rerun with nothing to do still shows the trend it made before."""
-    with task.output()["json"].open("r") as handle:
-        print(task.summary(json.load(handle)), flush=True)
+    print(task.summary(formats.read_json(task.output()["json"])), flush=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import importlib.util
 import os
+import re
 import shutil
 import socket
 import struct
@@ -29,6 +31,34 @@ def mirror_body(book_id: int) -> str:
     from jobs.textrules import read_book
 
     return read_book((MIRROR / "cache" / "epub" / str(book_id) / f"pg{book_id}.txt").read_bytes()).body
+
+
+def _pyspark_home() -> str:
+    spec = importlib.util.find_spec("pyspark")
+    return next(iter(spec.submodule_search_locations)) if spec and spec.submodule_search_locations else ""
+
+
+# pyspark's spark-submit script needs SPARK_HOME when its venv is not activated (it asks `python3`).
+SPARK_ENV = {**os.environ, "SPARK_HOME": os.environ.get("SPARK_HOME") or _pyspark_home()}
+
+
+def listed_ids(page: str) -> list[int]:
+    """Book ids of the yesterday list, read with a plain regex (independent of the pipeline's parser)."""
+    section = page.split('id="books-last1"', 1)[1].split("</ol>", 1)[0]
+    return [int(i) for i in re.findall(r'href="/ebooks/(\d+)"', section)]
+
+
+def expected_top_words_csv(book_ids: list[int], n_words: int, stopwords: str) -> str:
+    """A top-words CSV computed here, from the raw mirror files and the pure-Python text rules."""
+    from jobs import textrules
+
+    counts = textrules.count_words(mirror_body(i) for i in book_ids)
+    stop = textrules.load_stopwords(stopwords)
+    ranked = sorted(((w, c) for w, c in counts.items() if w not in stop), key=lambda wc: (-wc[1], wc[0]))
+    if n_words:
+        ranked = ranked[:n_words]
+    rows = "".join(f"{rank},{word},{count}\n" for rank, (word, count) in enumerate(ranked, start=1))
+    return "rank,word,count\n" + rows
 
 
 @dataclass
@@ -203,6 +233,12 @@ def spark_submit_log(tmp_path: Path) -> tuple[Path, Path]:
     return wrapper, log
 
 
+@pytest.fixture
+def jobs_zip(tmp_path: Path) -> Path:
+    """The `jobs` package zipped as the job's docstring says (`zip -r jobs.zip jobs`)."""
+    return Path(shutil.make_archive(str(tmp_path / "jobs"), "zip", root_dir=REPO, base_dir="jobs"))
+
+
 class ConfigOverride:
     """Set one key of Luigi's config for the duration of a `with` block."""
 
@@ -237,8 +273,12 @@ def offline_args(
     return [*args, "--gutenberg-base-url", url, "--gutenberg-delay-seconds", "0", "--storage-root", str(root)]
 
 
-def run_luigi(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """The real `luigi` command, as a user types it, in a subprocess."""
+def run_luigi(
+    *args: str, cwd: Path, timeout: float = 600, merged: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The real `luigi` command, as a user types it, in a subprocess; `merged`: stderr into stdout, in
+    the order a terminal would show them."""
     luigi_bin = Path(sys.executable).parent / "luigi"
     command = [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if merged else {"capture_output": True}
+    return subprocess.run(command, cwd=cwd, text=True, timeout=timeout, check=False, **streams)

@@ -16,12 +16,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import word_count
 from pyspark.sql import functions as F
 from pyspark.status import SparkJobInfo, SparkStageInfo
 
-from jobs import textrules
-from tests.conftest import REPO, mirror_body
+from jobs import textrules, word_count
+from tests.conftest import REPO, SPARK_ENV, mirror_body
 
 pytestmark = pytest.mark.spark
 
@@ -321,8 +320,8 @@ def test_run_writes_the_same_counts_and_the_analysis_layout(spark, tmp_path: Pat
     assert_same_tables(read_analysis(tmp_path / "out"), expected)
 
 
-def test_script_with_analysis_under_spark_submit(spark, tmp_path: Path) -> None:
-    """spark-submit --py-files jobs/textrules.py jobs/word_count.py IN OUT --analysis, with progress lines."""
+def test_script_with_analysis_under_spark_submit(spark, tmp_path: Path, jobs_zip: Path) -> None:
+    """spark-submit --py-files jobs.zip jobs/word_count.py IN OUT --analysis, with progress lines."""
     books = [
         (7, 1, "English, French", "The cat and the dog; the cat’s son. De la."),
         (5, 2, "French", "Le chat et le chien, de la maison: le chat."),
@@ -343,7 +342,7 @@ def test_script_with_analysis_under_spark_submit(spark, tmp_path: Path) -> None:
             "--driver-java-options",
             "-XX:TieredStopAtLevel=1",
             "--py-files",
-            "jobs/textrules.py",
+            str(jobs_zip),
             "jobs/word_count.py",
             str(tmp_path / "corpus"),
             str(tmp_path / "out"),
@@ -354,6 +353,7 @@ def test_script_with_analysis_under_spark_submit(spark, tmp_path: Path) -> None:
             "4",
         ],
         cwd=REPO,
+        env=SPARK_ENV,
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,4 +1,4 @@
-"""The benchmark harness (benchmarks/bench.py): its parts, and the --quick run CI does."""
+"""The benchmark harness (benchmarks/bench.py and its modules): its parts, and the --quick run CI does."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from pipeline import gutenberg as gb
 from tests.conftest import MIRROR, REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-import bench
+import corpora
+import measure
+import report
 
 TOOLS = [
     "spark", "spark-canonical", "mrjob-inline", "mrjob-local", "freq-inline", "freq-local", "hadoop",
@@ -29,38 +31,38 @@ def test_peak_rss_counts_the_whole_process_tree() -> None:
     # A child starts a grandchild that holds 300 MiB; the child itself stays small.
     grandchild = "b = bytearray(300 * 1024 * 1024); import time; time.sleep(1.5)"
     child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)"
-    measured = bench.measure([sys.executable, "-c", child], interval=0.05)
+    measured = measure.measure([sys.executable, "-c", child], interval=0.05)
     assert measured.returncode == 0
     assert 300 <= measured.peak_rss_mib < 400
     assert 1.5 <= measured.wall_s < 10
 
 
 def test_repeated_mirror_serves_the_shared_books_under_new_ids() -> None:
-    books = bench.mirror_books(MIRROR)
+    books = corpora.mirror_books(MIRROR)
     assert len(books) == 23
     body = textrules.read_book((MIRROR / "cache/epub/1342/pg1342.txt").read_bytes()).body
     assert books[0].book_id == 1342 and books[0].body_bytes == len(body.encode())
-    n = bench.books_for(3, books)
-    assert sum(b.body_bytes for b in books[: n - 1]) < 3 * bench.MIB <= sum(b.body_bytes for b in books[:n])
-    resolve = bench.repeated_mirror(30, books)
+    n = corpora.books_for(3, books)
+    assert sum(b.body_bytes for b in books[: n - 1]) < 3 * measure.MIB <= sum(b.body_bytes for b in books[:n])
+    resolve = corpora.repeated_mirror(30, books)
     listed = gb.parse_top_page(resolve("/browse/scores/top").decode(), "yesterday")
-    assert [b.book_id for b in listed] == list(range(bench.FIRST_ID, bench.FIRST_ID + 30))
+    assert [b.book_id for b in listed] == list(range(corpora.FIRST_ID, corpora.FIRST_ID + 30))
     assert listed[23].title == f"{books[0].title} (copy 2)" and listed[23].author == books[0].author
-    assert resolve(f"/cache/epub/{bench.FIRST_ID + 24}/pg{bench.FIRST_ID + 24}.txt") == books[1].data
-    assert resolve(f"/cache/epub/{bench.FIRST_ID + 30}/pg{bench.FIRST_ID + 30}.txt") is None
+    assert resolve(f"/cache/epub/{corpora.FIRST_ID + 24}/pg{corpora.FIRST_ID + 24}.txt") == books[1].data
+    assert resolve(f"/cache/epub/{corpora.FIRST_ID + 30}/pg{corpora.FIRST_ID + 30}.txt") is None
     assert resolve("/cache/epub/1342/pg1342.txt") is None
 
 
 def test_static_mirror_stays_inside_the_mirror() -> None:
-    resolve = bench.static_mirror(MIRROR)
+    resolve = corpora.static_mirror(MIRROR)
     assert resolve("/cache/epub/11/pg11.txt") == (MIRROR / "cache/epub/11/pg11.txt").read_bytes()
     assert resolve("/../../../etc/passwd") is None
     assert resolve("/cache/epub/11") is None
 
 
 def test_targets_are_ratios_of_the_same_run() -> None:
-    def run(tool: str, size: float, wall: float, rate: float = 0, rss: float = 100) -> bench.Run:
-        return bench.Run(tool, size, size, wall, rate, rss)
+    def run(tool: str, size: float, wall: float, rate: float = 0, rss: float = 100) -> measure.Run:
+        return measure.Run(tool, size, size, wall, rate, rss)
 
     runs = [
         run("spark-trivial", 0, 10.0), run("main-cold", 0, 14.0), run("main-noop", 0, 3.5),
@@ -71,7 +73,7 @@ def test_targets_are_ratios_of_the_same_run() -> None:
         run("mrjob-local", 64, 25.0, 2.56),
         run("mrjob-local", 1024, 200.0, 5.12, 900), run("hadoop", 1024, 210.0, 4.88, 1100),
     ]  # fmt: skip
-    measured = {t["target"]: (t["measured"], t["met"]) for t in bench.targets(runs)}
+    measured = {t["target"]: (t["measured"], t["met"]) for t in report.targets(runs)}
     assert measured == {
         "1. Spark vs tr|sort|uniq at 1024 MiB (throughput)": (1.25, True),
         "1. Spark vs canonical example at 1024 MiB": (6.25, True),
@@ -99,18 +101,18 @@ def test_quick_run(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "quick" / "results.json").read_text())
-    runs = {(r["tool"], r["size_mib"]): r for r in report["runs"]}
+    results = json.loads((tmp_path / "quick" / "results.json").read_text())
+    runs = {(r["tool"], r["size_mib"]): r for r in results["runs"]}
     assert sorted(runs) == sorted(
         [(t, 3) for t in TOOLS] + [(t, 0) for t in ("spark-trivial", "main-cold", "main-noop")]
     )
 
     # The corpus, counted here independently of every tool.
-    corpus = tmp_path / "store" / "corpus" / "yesterday" / bench.BENCH_DATE.isoformat()
+    corpus = tmp_path / "store" / "corpus" / "yesterday" / corpora.BENCH_DATE.isoformat()
     (books_dir,) = corpus.iterdir()
     texts = pq.read_table(books_dir, columns=["text"]).column("text").to_pylist()
     expected = textrules.count_words(texts)
-    exact_mib = sum(len(t.encode()) for t in texts) / bench.MIB
+    exact_mib = sum(len(t.encode()) for t in texts) / measure.MIB
     body_mib = round(exact_mib, 1)
     for tool in TOOLS:
         run = runs[(tool, 3)]
@@ -124,7 +126,7 @@ def test_quick_run(tmp_path: Path) -> None:
         assert runs[(tool, 3)]["same_as_ours"] is True
     # tr -cs "A-Za-z'" '\n' | tr A-Z a-z over the text parts: ASCII letter-and-apostrophe runs, lowercased.
     text_dir = (
-        tmp_path / "store" / "corpus_text" / "yesterday" / bench.BENCH_DATE.isoformat() / books_dir.name
+        tmp_path / "store" / "corpus_text" / "yesterday" / corpora.BENCH_DATE.isoformat() / books_dir.name
     )
     data = b"".join(p.read_bytes() for p in sorted(text_dir.glob("part-*.txt")))
     assert runs[("tr-sort-uniq", 3)]["distinct_words"] == len(Counter(re.findall(rb"[a-z']+", data.lower())))
@@ -135,5 +137,5 @@ def test_quick_run(tmp_path: Path) -> None:
     markdown = (tmp_path / "quick" / "results.md").read_text()
     assert f"| {body_mib:.0f} MiB | our Spark job (spark-submit, local[2]) | ours |" in markdown
     assert "| README main command, no-op rerun |" in markdown
-    assert len([t for t in report["targets"] if t["measured"] is not None]) == 12  # no scaling row: one size
+    assert len([t for t in results["targets"] if t["measured"] is not None]) == 12  # no scaling row: one size
     assert (tmp_path / "quick" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from pipeline.tasks import read_word_counts
+from pipeline.formats import read_word_counts
 from tests.conftest import MIRROR, REPO, MirrorServer, mirror_body, offline_args, run_luigi
 
 pytestmark = pytest.mark.spark
@@ -113,7 +113,7 @@ def test_pipeline_on_the_cluster_matches_local_counts(cluster: dict, tmp_path: P
         result = run_luigi(*args, *pipeline_args(server, root, 3), cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"--master {cluster['state']['master_url']} --deploy-mode client" in result.stderr
-    assert "--py-files " + str(REPO / "jobs" / "textrules.py") in result.stderr
+    assert re.search(r"--py-files \S+/gutenberg-wordcount/jobs-[0-9a-f]{16}\.zip ", result.stderr)
     counts_dir = root / "word_counts" / "spark" / "yesterday" / DAY.isoformat() / "books-3"
     assert read_word_counts(str(counts_dir)) == reference(TOP3)
     apps = master_json(cluster["webui"])["completedapps"]

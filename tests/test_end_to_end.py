@@ -42,13 +42,15 @@ def common_args(server: MirrorServer, root: Path, spark_submit: Path) -> list[st
     return [*offline_args(server.url, root, date=None), "--spark-spark-submit", str(spark_submit)]
 
 
+@pytest.mark.every_python
 def test_main_command_then_noop_rerun(mirror: MirrorServer, tmp_path: Path, spark_submit_log) -> None:
     wrapper, log = spark_submit_log
     root = tmp_path / "data"
     args = ["TopWordsSpark", *common_args(mirror, root, wrapper)]
 
-    first = run_luigi(*args, cwd=REPO)
-    assert first.returncode == 0, first.stderr[-3000:]
+    first = run_luigi(*args, cwd=REPO, merged=True)
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert_console_reads_cleanly(first.stdout)
 
     ids = listed_ids(TOP_PAGE.read_text(encoding="utf-8"))[:10]
     assert ids == [1342, 1232, 11, 76, 2591, 5200, 74, 844, 84, 1952]
@@ -75,6 +77,58 @@ def test_main_command_then_noop_rerun(mirror: MirrorServer, tmp_path: Path, spar
     assert len(log.read_text().splitlines()) == 1
     assert f"   1  {top['word']}" in second.stdout
     assert "1 complete ones were encountered" in second.stderr
+
+
+# What a default run may print before the top-words table, on a pipe: nothing else.
+CONSOLE_LINES = {
+    "book": re.compile(
+        r"INFO: book (\d+) \((\d+) of 10\): [\d,]+ bytes in [\d.]+ s \([\d.]+ [kMG]?B/s\) from http://\S+"
+    ),
+    "command": re.compile(r"INFO: Running command: \S+/spark-submit --master local\[\*\] .* --analysis"),
+    "ui": re.compile(r"INFO: WordCountSpark: Spark UI at http://\S+"),
+    "progress": re.compile(r"INFO: WordCountSpark: (\d+)% (step [1-4]/4 .*: \d+/\d+ tasks|done)"),
+    "blank": re.compile(r""),
+}
+CONSOLE_NOISE = ("DEBUG", "boto3", "Loading S3", "Loading GC", "UnconsumedParameterWarning", "Traceback")
+
+
+def assert_console_reads_cleanly(output: str) -> None:
+    """At most 40 lines before our table, each a book line, Spark's progress or the submit command; no
+    DEBUG line or import warning anywhere; Luigi's execution summary at the end."""
+    lines = output.splitlines()
+    table = next(
+        i for i, line in enumerate(lines) if line.startswith("Top 50 words (spark; stop words: english)")
+    )
+    assert table <= 40, "\n".join(lines[:table])
+    kinds = []
+    for line in lines[:table]:
+        kind = next((k for k, pattern in CONSOLE_LINES.items() if pattern.fullmatch(line)), None)
+        assert kind is not None, f"unexpected console line: {line!r}"
+        kinds.append(kind)
+    books = [CONSOLE_LINES["book"].fullmatch(line) for line in lines[:table] if line.startswith("INFO: book")]
+    assert [int(m.group(2)) for m in books] == list(range(1, 11))
+    assert kinds.count("command") == 1 and kinds.count("ui") == 1
+    percents = [
+        int(CONSOLE_LINES["progress"].fullmatch(line).group(1)) for line in lines[:table] if "%" in line
+    ]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert not [line for line in lines if any(noise in line for noise in CONSOLE_NOISE)]
+    assert "===== Luigi Execution Summary =====" in "\n".join(lines[table:])
+
+
+def test_luigis_scheduling_lines_only_with_log_level_debug(mirror: MirrorServer, tmp_path: Path) -> None:
+    args = ["TopBooks", *offline_args(mirror.url, tmp_path / "data")]
+    quiet = run_luigi(*args, cwd=REPO, merged=True)
+    assert quiet.returncode == 0, quiet.stdout[-3000:]
+    assert [line for line in quiet.stdout.splitlines() if line.startswith("INFO: ")] == [
+        "INFO: ",  # Luigi's summary begins with a newline
+    ]
+    assert "* 1 ran successfully:" in quiet.stdout
+    again = ["TopBooks", *offline_args(mirror.url, tmp_path / "again"), "--log-level", "DEBUG"]
+    verbose = run_luigi(*again, cwd=REPO, merged=True)
+    assert verbose.returncode == 0, verbose.stdout[-3000:]
+    assert "DEBUG: Checking if TopBooks(date=2026-11-20, period=yesterday) is complete" in verbose.stdout
+    assert "INFO: Informed scheduler that task   TopBooks_2026_11_20_yesterday_" in verbose.stdout
 
 
 def test_missing_book_is_replaced_by_the_next_ranked(

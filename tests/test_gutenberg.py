@@ -31,6 +31,8 @@ def fast_client(**overrides: float) -> gb.Client:
         "backoff_seconds": 0.01,
         "max_backoff_seconds": 5.0,
         "max_bytes": 1_000_000,
+        "max_seconds": 30.0,
+        "allowed_hosts": "",
     }
     settings.update(overrides)
     return gb.Client(**settings)  # type: ignore[arg-type]

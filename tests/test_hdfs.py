@@ -11,9 +11,12 @@ from luigi.contrib.hdfs import HdfsTarget
 from luigi.contrib.webhdfs import WebHdfsTarget
 
 from pipeline import storage
+from pipeline.config import JOBS_DIR
+from pipeline.corpus import CorpusParquet, CorpusText
+from pipeline.fetch import TopBooks
 from pipeline.hdfs import UriWebHdfsClient, split_uri
-from pipeline.mapreduce import CorpusText, TopWordsHadoop, WordCountHadoop
-from pipeline.tasks import JOBS_DIR, CorpusParquet, TopBooks, TopWordsSpark, WordCountSpark
+from pipeline.mapreduce import TopWordsHadoop, WordCountHadoop
+from pipeline.spark import TopWordsSpark, WordCountSpark, jobs_archive
 from tests.conftest import ConfigOverride
 
 DAY = datetime.date(2026, 11, 20)
@@ -75,8 +78,12 @@ def test_uri_must_name_a_namenode() -> None:
 
 def test_hadoop_engine_gets_hdfs_targets_for_streaming(hdfs_root) -> None:
     # luigi.contrib.hadoop's streaming runner accepts only HdfsTarget inputs and outputs.
+    streaming = WordCountHadoop(date=DAY, n_books=2).streaming_target()
+    assert type(streaming) is HdfsTarget
+    assert streaming.path == f"{ROOT}/word_counts/hadoop/{RUN}-streaming"
+    # The word-count table it becomes is an ordinary target, like every engine's.
     output = WordCountHadoop(date=DAY, n_books=2).output()
-    assert type(output) is HdfsTarget
+    assert type(output) is WebHdfsTarget
     assert output.path == f"{ROOT}/word_counts/hadoop/{RUN}"
     assert type(TopWordsHadoop(date=DAY, n_books=2).output()["json"]) is WebHdfsTarget
     assert type(storage.target(f"{ROOT}/x", hadoop=True)) is HdfsTarget
@@ -100,7 +107,7 @@ def test_spark_submit_gets_the_hdfs_uris_unchanged(hdfs_root) -> None:
     with ConfigOverride("spark", "master", "yarn"):
         command = task.spark_command()
     assert command[:5] == [task.spark_submit, "--master", "yarn", "--deploy-mode", "client"]
-    assert command[command.index("--py-files") + 1] == str(JOBS_DIR / "textrules.py")
+    assert command[command.index("--py-files") + 1] == jobs_archive()
     # On a cluster the executors' Python is the cluster's; only local masters pin this interpreter.
     assert not any(arg.startswith("spark.pyspark.python=") for arg in command)
 

@@ -14,15 +14,10 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from pipeline import mapreduce, storage
-from pipeline.mapreduce import (
-    MRJOB_CONF,
-    StreamingLocalJobRunner,
-    WordCountHadoop,
-    parse_tsv_counts,
-    split_lines,
-)
-from pipeline.tasks import read_word_counts
+from pipeline import formats, storage
+from pipeline.config import MRJOB_CONF
+from pipeline.formats import read_word_counts
+from pipeline.mapreduce import StreamingLocalJobRunner, WordCountHadoop, split_lines
 from tests.conftest import (
     MIRROR,
     MIRROR_BOOK_IDS,
@@ -59,6 +54,11 @@ LITERAL_COUNTS = {
     "rock'n'roll": 1,
     "th": 1,
 }
+
+
+def parse_tsv_counts(lines: list[str]) -> list[tuple[str, int]]:
+    """(word, count) from `word<TAB>count` lines: what mrjob and Hadoop streaming print."""
+    return [(word, int(count)) for word, _, count in (line.rpartition("\t") for line in lines)]
 
 
 def table(counts: dict[str, int] | list[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -102,8 +102,8 @@ def test_mrjob_local_runner_from_the_command_line(tmp_path: Path) -> None:
 
 def test_text_export_keeps_every_token_on_its_line() -> None:
     text = "One line\n\n   \nTwo: words’ here\nlast"
-    assert list(mapreduce.text_lines(text)) == ["One line\n", "Two: words’ here\n", "last\n"]
-    assert textrules.count_words(mapreduce.text_lines(text)) == textrules.count_words([text])
+    assert list(formats.text_lines(text)) == ["One line\n", "Two: words’ here\n", "last\n"]
+    assert textrules.count_words(formats.text_lines(text)) == textrules.count_words([text])
 
 
 # --- Luigi's Hadoop JobTask, as Hadoop streaming runs it on a node ---------------------------------
@@ -179,9 +179,16 @@ def test_hadoop_job_runner_follows_the_storage_root(tmp_path: Path) -> None:
         runner = job.job_runner()
         assert type(runner) is StreamingLocalJobRunner
         assert isinstance(runner, luigi_hadoop.LocalJobRunner)
-        assert job.output().path == f"{tmp_path}/word_counts/hadoop/yesterday/2026-11-20/books-3/part-00000"
+        assert job.output().path == f"{tmp_path}/word_counts/hadoop/yesterday/2026-11-20/books-3"
+        # The job streams into one file beside the output, which the task turns into the word-count table.
+        assert job.streaming_target().path == (
+            f"{tmp_path}/word_counts/hadoop/yesterday/2026-11-20/books-3-streaming/part-00000"
+        )
     with ConfigOverride("storage", "root", "hdfs://namenode:8020/gw"):
         assert job.output().path == "hdfs://namenode:8020/gw/word_counts/hadoop/yesterday/2026-11-20/books-3"
+        assert job.streaming_target().path == (
+            "hdfs://namenode:8020/gw/word_counts/hadoop/yesterday/2026-11-20/books-3-streaming"
+        )
         with pytest.raises(ValueError) as error:
             job.job_runner()
         assert str(error.value) == (
@@ -226,13 +233,13 @@ def reference_table() -> list[tuple[str, int]]:
 def test_three_engines_give_identical_full_tables(engines_root: Path, reference_table) -> None:
     spark_rows = read_word_counts(str(word_counts_dir(engines_root, "spark")))
     mrjob_rows = read_word_counts(str(word_counts_dir(engines_root, "mrjob")))
-    hadoop_file = word_counts_dir(engines_root, "hadoop") / "part-00000"
-    hadoop_rows = list(parse_tsv_counts(hadoop_file.read_text(encoding="utf-8").splitlines()))
+    hadoop_rows = read_word_counts(str(word_counts_dir(engines_root, "hadoop")))
 
     assert len(reference_table) > 70_000
-    # Spark and mrjob write their Parquet in the same order; Hadoop's TSV is in key order.
+    # One word-count format: every engine's table is in the same order.
     assert spark_rows == reference_table
     assert mrjob_rows == reference_table
+    assert hadoop_rows == reference_table
     assert table(hadoop_rows) == reference_table
 
     reports = {

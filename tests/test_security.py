@@ -22,15 +22,10 @@ from luigi import date_interval
 
 from pipeline import gutenberg as gb
 from pipeline import storage
-from pipeline.mapreduce import CorpusText, TopWordsHadoop, TopWordsMR, WordCountHadoop, WordCountMR
-from pipeline.tasks import (
-    CatalogRecord,
-    CorpusParquet,
-    DownloadBook,
-    TopBooks,
-    TopWordsSpark,
-    WordCountSpark,
-)
+from pipeline.corpus import CorpusParquet, CorpusText
+from pipeline.fetch import CatalogRecord, DownloadBook, TopBooks
+from pipeline.mapreduce import TopWordsHadoop, TopWordsMR, WordCountHadoop, WordCountMR
+from pipeline.spark import TopWordsSpark, WordCountSpark
 from pipeline.trend import TopWordsTrend
 from tests.conftest import REPO, ConfigOverride, MirrorServer, Reply, offline_args, run_luigi
 
@@ -166,7 +161,7 @@ def test_the_scanner_finds_shell_calls() -> None:
 def test_no_shell_strings_in_project_code() -> None:
     files = project_python_files()
     names = {p.relative_to(REPO).as_posix() for p in files}
-    assert {"pipeline/tasks.py", "jobs/textrules.py", "scripts/luigid", "scripts/spark-cluster"} <= names
+    assert {"pipeline/fetch.py", "jobs/textrules.py", "scripts/luigid", "scripts/spark-cluster"} <= names
     found = [c for p in files for c in shell_calls(p.read_text(encoding="utf-8"), str(p.relative_to(REPO)))]
     assert found == []
 

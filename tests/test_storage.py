@@ -10,7 +10,9 @@ import pytest
 
 import pipeline
 from pipeline import storage
-from pipeline.tasks import CorpusParquet, DownloadBook, TopBooks, TopWordsSpark, WordCountSpark
+from pipeline.corpus import CorpusParquet
+from pipeline.fetch import DownloadBook, TopBooks
+from pipeline.spark import TopWordsSpark, WordCountSpark
 from tests.conftest import ConfigOverride
 
 DAY = datetime.date(2026, 11, 20)
@@ -30,7 +32,7 @@ def root(tmp_path: Path):
 
 
 def test_project_config_is_loaded_without_luigi_config_path() -> None:
-    assert str(pipeline.PROJECT_CONFIG) in luigi.configuration.LuigiConfigParser._config_paths
+    assert str(pipeline.config.LUIGI_CFG) in luigi.configuration.LuigiConfigParser._config_paths
     config = luigi.configuration.get_config()
     assert config.getint("retcode", "task_failed") == 30
     assert config.get("spark", "master") == "local[*]"

@@ -9,11 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import word_count
 from pyspark.sql import types as T
 
-from jobs import textrules
-from tests.conftest import MIRROR_BOOK_IDS, REPO, mirror_body
+from jobs import textrules, word_count
+from tests.conftest import MIRROR_BOOK_IDS, REPO, SPARK_ENV, mirror_body
 
 pytestmark = pytest.mark.spark
 
@@ -74,8 +73,8 @@ def test_english_stopword_file_is_spark_mls_list(spark) -> None:
     assert lines == StopWordsRemover.loadDefaultStopWords("english")
 
 
-def test_script_runs_under_spark_submit(tmp_path: Path) -> None:
-    """The documented command: spark-submit --py-files jobs/textrules.py jobs/word_count.py IN OUT."""
+def test_script_runs_under_spark_submit(tmp_path: Path, jobs_zip: Path) -> None:
+    """The documented command: spark-submit --py-files jobs.zip jobs/word_count.py IN OUT."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     pq.write_table(pa.table({"text": ["b a b", "c’d C’D a"]}), corpus / "part-00000.parquet")
@@ -88,12 +87,13 @@ def test_script_runs_under_spark_submit(tmp_path: Path) -> None:
             "--conf",
             f"spark.pyspark.python={sys.executable}",
             "--py-files",
-            "jobs/textrules.py",
+            str(jobs_zip),
             "jobs/word_count.py",
             str(corpus),
             str(tmp_path / "out"),
         ],
         cwd=REPO,
+        env=SPARK_ENV,
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,0 +1,321 @@
+"""What is timed: the tool table (each tool's command and the reader of its word table), and the runs.
+
+Our Spark job and the Hadoop engine write the pipeline's word-count table, read by pipeline.formats. Our
+mrjob job runs from the command line, as its docstring shows, and so writes mrjob's output, read with the
+job's own protocol (as WordCountMR reads it). Each baseline writes what it writes as shipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import mrjob.examples.mr_word_freq_count as mr_word_freq_count
+import pyspark
+from corpora import (
+    BENCH_DATE,
+    PERIOD,
+    Corpus,
+    corpus_flags,
+    offline_flags,
+    pipeline_command,
+    serving,
+    static_mirror,
+)
+from measure import MIB, Run, log, measure
+from mrjob.job import MRJob
+
+import jobs
+from jobs.mr_word_count import MRWordCount
+from pipeline import config, storage
+from pipeline.formats import read_word_counts
+from pipeline.spark import spark_submit_command
+
+# The project's jobs package, wherever it is installed; its parent is what puts `jobs` on sys.path.
+JOBS_DIR = Path(jobs.__file__).resolve().parent
+PROJECT_DIR = JOBS_DIR.parent
+MRJOB_CONF = config.MRJOB_CONF
+ALL = float("inf")
+FREQ_MAX_MIB = 64  # mrjob's example runs at about 1 MiB/s: a 1 GiB corpus would take it 20 minutes a runner
+TR_PIPELINE = "LC_ALL=C tr -cs \"A-Za-z'\" '\\n' | tr A-Z a-z | sort | uniq -c | sort -rn"
+FREQ_RULES = r"[\w']+"  # mr_word_freq_count's WORD_RE
+DUCKDB_SPLIT = r"[^\p{L}\p{M}'’]+"
+
+
+@dataclass
+class Tool:
+    name: str
+    label: str
+    ours: bool  # one of our engines: its table must equal the others'
+    max_mib: float  # larger corpora are skipped: the slow baselines would take hours
+    command: Callable[[Corpus, Path], list[str]]  # (corpus, run directory) -> argv
+    read: Callable[[Path], dict[str, int]]  # the word table at output(corpus, run directory)
+    tokenisation: str = "ours"
+    stdout: bool = False  # the table is the command's stdout
+    # Where the tool's word table lands; default `out` in the run's directory.
+    output: Callable[[Corpus, Path], Path] = lambda corpus, run_dir: run_dir / "out"
+
+
+# --- Spark -----------------------------------------------------------------------------------------------
+
+
+def spark_submit(app: str, app_options: Sequence[str] = (), run_dir: Path | None = None) -> list[str]:
+    """spark-submit with the pipeline's [spark] settings on local[2]; with `run_dir`, an event log in it."""
+    extra = event_log_conf(run_dir) if run_dir else []
+    return spark_submit_command(app, app_options, master="local[2]", extra_args=extra)
+
+
+def event_log_conf(run_dir: Path) -> list[str]:
+    events = run_dir / "events"
+    events.mkdir(parents=True, exist_ok=True)
+    return [
+        "--conf", "spark.eventLog.enabled=true",
+        "--conf", "spark.eventLog.compress=false",
+        "--conf", f"spark.eventLog.dir={events.as_uri()}",
+    ]  # fmt: skip
+
+
+def jvm_free_seconds(run_dir: Path) -> float | None:
+    """SparkListenerApplicationStart to ApplicationEnd: the job without JVM and SparkContext start-up.
+
+    None where the run wrote no Spark event log.
+    """
+    start = end = None
+    for path in (run_dir / "events").rglob("events_*"):
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if '"SparkListenerApplicationStart"' in line:
+                    start = json.loads(line)["Timestamp"]
+                elif '"SparkListenerApplicationEnd"' in line:
+                    end = json.loads(line)["Timestamp"]
+    return None if start is None or end is None else (end - start) / 1000
+
+
+TRIVIAL_SCRIPT = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("trivial").getOrCreate()
+assert spark.range(10).count() == 10
+spark.stop()
+"""
+
+
+# --- the baselines' scripts and readers ------------------------------------------------------------------
+
+COUNTER_SCRIPT = """
+import sys
+from collections import Counter
+sys.path.insert(0, {project!r})
+from jobs.textrules import words
+counts = Counter()
+for path in sys.argv[2:]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            counts.update(words(line))
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.writelines(f"{{w}}\\t{{c}}\\n" for w, c in counts.most_common())
+"""
+
+DUCKDB_SCRIPT = '''
+import sys
+import duckdb
+corpus, out, pattern = sys.argv[1:4]
+quote = lambda s: "'" + s.replace("'", "''") + "'"
+con = duckdb.connect()
+con.execute("SET threads = 2")
+con.execute(f"""
+    COPY (
+        SELECT word, count(*) AS n
+        FROM (SELECT unnest(string_split_regex(lower(text), {quote(pattern)})) AS word
+              FROM read_parquet({quote(corpus + "/*.parquet")}))
+        WHERE word <> ''
+        GROUP BY word ORDER BY n DESC, word
+    ) TO {quote(out)} (FORMAT csv, HEADER false)
+""")
+'''
+
+
+def read_ours(path: Path) -> dict[str, int]:
+    """The pipeline's word-count table (Parquet), as WordCountSpark and WordCountHadoop write it."""
+    return dict(read_word_counts(str(path)))
+
+
+def read_tsv(path: Path) -> dict[str, int]:
+    """`word<TAB>count` lines."""
+    counts: dict[str, int] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            word, _, count = line.rstrip("\n").rpartition("\t")
+            counts[word] = int(count)
+    return counts
+
+
+def read_mrjob(job: type[MRJob]) -> Callable[[Path], dict[str, int]]:
+    """The reader of `job`'s --output-dir: its part-* files decoded by the job's own output protocol."""
+
+    def read(path: Path) -> dict[str, int]:
+        return dict(job(args=[]).parse_output(part.read_bytes() for part in sorted(path.glob("part-*"))))
+
+    return read
+
+
+def read_uniq_c(path: Path) -> dict[str, int]:
+    """`uniq -c` lines: `   count word`."""
+    counts = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            count, _, word = line.strip().partition(" ")
+            if word:
+                counts[word] = int(count)
+    return counts
+
+
+def read_canonical(path: Path) -> dict[str, int]:
+    """Spark's wordcount.py prints `word: count`; Spark's own log lines have no such suffix."""
+    counts = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            word, _, count = line.rstrip("\n").rpartition(": ")
+            if word and count.isdigit():
+                counts[word] = int(count)
+    return counts
+
+
+def read_csv_counts(path: Path) -> dict[str, int]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {row[0]: int(row[1]) for row in csv.reader(handle)}
+
+
+# --- the table -------------------------------------------------------------------------------------------
+
+
+def tool_table(workdir: Path) -> list[Tool]:
+    """Every tool, in the order they run; writes the baselines' scripts into `workdir`."""
+    python = sys.executable
+    freq = Path(mr_word_freq_count.__file__)
+    canonical = Path(pyspark.__file__).parent / "examples/src/main/python/wordcount.py"
+    counter = workdir / "counter.py"
+    counter.write_text(COUNTER_SCRIPT.format(project=str(PROJECT_DIR)))
+    duckdb_script = workdir / "duck.py"
+    duckdb_script.write_text(DUCKDB_SCRIPT)
+
+    def out(run_dir: Path) -> Path:
+        return run_dir / "out"
+
+    def spark_job(c: Corpus, d: Path) -> list[str]:
+        return spark_submit(str(JOBS_DIR / "word_count.py"), [c.parquet_dir, str(out(d))], d)
+
+    def spark_canonical(c: Corpus, d: Path) -> list[str]:
+        return spark_submit(str(canonical), [c.text_dir], d)
+
+    def mr(script: Path, runner: str) -> Callable[[Corpus, Path], list[str]]:
+        return lambda c, d: [
+            python, str(script), "-r", runner, "--conf-path", str(MRJOB_CONF),
+            "--output-dir", str(out(d)), "--no-cat-output", *c.text_parts,
+        ]  # fmt: skip
+
+    def hadoop(c: Corpus, d: Path) -> list[str]:
+        # The corpus is built, so nothing is downloaded: a dead URL (the discard port) makes sure of it.
+        return pipeline_command(
+            "WordCountHadoop", *corpus_flags(c.n_books), *offline_flags("http://127.0.0.1:9", c.store)
+        )
+
+    def hadoop_output(c: Corpus, d: Path) -> Path:
+        return Path(storage.word_counts_path("hadoop", BENCH_DATE, PERIOD, c.n_books))
+
+    def tr_sort_uniq(c: Corpus, d: Path) -> list[str]:
+        return ["bash", "-c", f'cat "$@" | {TR_PIPELINE} > {out(d)}', "tr", *c.text_parts]
+
+    def python_counter(c: Corpus, d: Path) -> list[str]:
+        return [python, str(counter), str(out(d)), *c.text_parts]
+
+    def duck(c: Corpus, d: Path) -> list[str]:
+        return [python, str(duckdb_script), c.parquet_dir, str(out(d)), DUCKDB_SPLIT]
+
+    ours = JOBS_DIR / "mr_word_count.py"
+    # Run as a user runs it, the job writes mrjob's output, not the table WordCountMR makes of it.
+    read_mr_word_count = read_mrjob(MRWordCount)
+    return [
+        Tool("spark", "our Spark job (spark-submit, local[2])", True, ALL, spark_job, read_ours),
+        Tool(
+            "spark-canonical", "Spark's examples/src/main/python/wordcount.py", False, ALL, spark_canonical,
+            read_canonical, "split on ' '", stdout=True,
+        ),
+        Tool("mrjob-inline", "our mrjob job, -r inline", True, ALL, mr(ours, "inline"), read_mr_word_count),
+        Tool("mrjob-local", "our mrjob job, -r local", True, ALL, mr(ours, "local"), read_mr_word_count),
+        Tool(
+            "freq-inline", "mrjob's mr_word_freq_count, -r inline", False, FREQ_MAX_MIB,
+            mr(freq, "inline"), read_mrjob(mr_word_freq_count.MRWordFreqCount), FREQ_RULES,
+        ),
+        Tool(
+            "freq-local", "mrjob's mr_word_freq_count, -r local", False, FREQ_MAX_MIB,
+            mr(freq, "local"), read_mrjob(mr_word_freq_count.MRWordFreqCount), FREQ_RULES,
+        ),
+        Tool(
+            "hadoop", "our luigi.contrib.hadoop job (local runner)", True, ALL, hadoop, read_ours,
+            output=hadoop_output,
+        ),
+        Tool("tr-sort-uniq", f"`{TR_PIPELINE}`", False, ALL, tr_sort_uniq, read_uniq_c, "[A-Za-z']+, ASCII"),
+        Tool(
+            "python-counter", "Python Counter, one process (our text rules)", False, ALL, python_counter,
+            read_tsv,
+        ),
+        Tool(
+            "duckdb", "DuckDB SQL, 2 threads (regexp split, unnest, group by)", False, ALL, duck,
+            read_csv_counts, "split on non-letters",
+        ),
+    ]  # fmt: skip
+
+
+# --- running ---------------------------------------------------------------------------------------------
+
+
+def log_run(run: Run) -> None:
+    size, rate = (f"{run.size_mib:6g} MiB  ", f"{run.mib_per_s:6.2f} MiB/s  ") if run.size_mib else ("", "")
+    log(f"{run.tool:16s} {size}{run.wall_s:8.1f} s  {rate}{run.peak_rss_mib:6.0f} MiB RSS")
+
+
+def run_tool(tool: Tool, corpus: Corpus, workdir: Path) -> tuple[Run, dict[str, int]]:
+    """Time `tool` on `corpus` in a fresh run directory; its Run and its word table."""
+    run_dir = workdir / f"{tool.name}-{corpus.size_mib:g}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    output = tool.output(corpus, run_dir)
+    shutil.rmtree(output, ignore_errors=True)  # a word count output left by an earlier run
+    stdout = output if tool.stdout else run_dir / "log"
+    measured = measure(tool.command(corpus, run_dir), stdout=stdout)
+    if measured.returncode != 0:
+        sys.exit(f"{tool.name} failed on {corpus.size_mib:g} MiB (exit {measured.returncode}); see {run_dir}")
+    counts = tool.read(output)
+    body_mib = corpus.body_bytes / MIB
+    run = Run(
+        tool.name, corpus.size_mib, round(body_mib, 1), round(measured.wall_s, 2),
+        round(body_mib / measured.wall_s, 2), round(measured.peak_rss_mib), len(counts),
+        jvm_free_s=jvm_free_seconds(run_dir), label=tool.label, tokenisation=tool.tokenisation,
+    )  # fmt: skip
+    log_run(run)
+    return run, counts
+
+
+def floor_and_end_to_end(workdir: Path) -> list[Run]:
+    """The trivial spark-submit (the JVM floor) and the README's main command, cold and as a no-op."""
+    script = workdir / "trivial.py"
+    script.write_text(TRIVIAL_SCRIPT)
+    store = workdir / "end-to-end"
+    shutil.rmtree(store, ignore_errors=True)
+    runs = []
+    with serving(static_mirror()) as url:
+        main = pipeline_command("TopWordsSpark", *offline_flags(url, store))
+        commands = {"spark-trivial": spark_submit(str(script)), "main-cold": main, "main-noop": main}
+        for name, command in commands.items():
+            measured = measure(command)
+            if measured.returncode != 0:  # a failed run would pass for a fast one
+                sys.exit(f"{name}: `{' '.join(command)}` exited {measured.returncode}")
+            runs.append(Run(name, 0, 0, round(measured.wall_s, 2), 0, round(measured.peak_rss_mib)))
+    for run in runs:
+        log_run(run)
+    return runs

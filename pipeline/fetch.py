@@ -1,0 +1,243 @@
+"""Fetching from Project Gutenberg: TopBooks -> DownloadBook x N, and CatalogRecord for a book's language.
+
+Every task here holds one `gutenberg_<host>` resource while it talks to the site, so `[resources]` caps
+the requests in flight to one host across all workers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import time
+import urllib.parse
+
+import luigi
+from luigi.parameter import ParameterVisibility
+
+from pipeline import formats, params, storage
+from pipeline import gutenberg as gb
+from pipeline.config import gutenberg
+
+# A child of Luigi's logger: Luigi's handler prints these lines at the level `--log-level` sets.
+logger = logging.getLogger("luigi-interface." + __name__)
+
+
+def client() -> gb.Client:
+    """A Gutenberg HTTP client configured from [gutenberg]."""
+    cfg = gutenberg()
+    return gb.Client(
+        user_agent=cfg.user_agent,
+        delay_seconds=cfg.delay_seconds,
+        connect_timeout=cfg.connect_timeout,
+        read_timeout=cfg.read_timeout,
+        max_attempts=cfg.max_attempts,
+        backoff_seconds=cfg.backoff_seconds,
+        max_backoff_seconds=cfg.max_backoff_seconds,
+        max_bytes=cfg.max_bytes,
+        max_seconds=cfg.max_seconds,
+        base_url=cfg.base_url,
+        allowed_hosts=cfg.allowed_hosts,
+    )
+
+
+def host_resource() -> dict[str, int]:
+    """One Luigi resource per Gutenberg host; `[resources] gutenberg_<host> = N` allows N at once."""
+    host = urllib.parse.urlsplit(gutenberg().base_url).hostname or "unknown"
+    return {f"gutenberg_{host}": 1}
+
+
+def human_bytes(n: float) -> str:
+    """`724.7 kB`: a size or rate for a person."""
+    for unit in ("B", "kB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class TopBooks(luigi.Task):
+    """The ranked top-books list of one day and period, as JSON under top_books/."""
+
+    date = params.date()
+    period = params.period()
+    n_books = params.count(10, 1, "books the run needs (the list keeps every entry)", significant=False)
+
+    @property
+    def resources(self) -> dict[str, int]:
+        return host_resource()
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.top_books_path(self.date, self.period))
+
+    def run(self) -> None:
+        url = gb.top_page_url(gutenberg().base_url)
+        if self.date != datetime.date.today():
+            # Gutenberg serves only the current list: a past day's list exists only if a run fetched it then.
+            logger.warning("TopBooks: the list served now is filed under %s (not today)", self.date)
+        self.set_status_message(f"Fetching {url}")
+        self.set_progress_percentage(0)
+        page = client().get(url).decode("utf-8", errors="replace")
+        self.set_status_message(f"Reading the {self.period} list")
+        self.set_progress_percentage(50)
+        books = gb.parse_top_page(page, self.period, source=url)
+        if len(books) < self.n_books:
+            logger.warning(
+                "%s lists %d books for %s; %d asked for", url, len(books), self.period, self.n_books
+            )
+        payload = {
+            "date": self.date.isoformat(),
+            "period": self.period,
+            "source": url,
+            "fetched_at": formats.utc_now(),
+            "books": [book.to_json() for book in books],
+        }
+        formats.write_json(self.output(), payload)
+        self.set_status_message(f"{len(books)} books listed for {self.period}")
+        self.set_progress_percentage(100)
+
+
+class DownloadBook(luigi.Task):
+    """One book's plain text exactly as served, under raw/<id>/; raw/<id>/missing.json if 404 everywhere."""
+
+    book_id = params.count(1, 1, "Project Gutenberg ebook number")
+    # Not part of the task's identity: the books fetched together with this one, so that its progress
+    # bar and log line can say "book 4 of 10" whichever worker process runs it.
+    batch = luigi.ListParameter(
+        default=(),
+        significant=False,
+        visibility=ParameterVisibility.HIDDEN,
+        description="ids fetched together",
+    )
+
+    @property
+    def resources(self) -> dict[str, int]:
+        return host_resource()
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.raw_book_path(self.book_id), binary=True)
+
+    def missing(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.missing_book_path(self.book_id))
+
+    def record(self) -> luigi.target.FileSystemTarget:
+        """Size and SHA-256 of the download, written after the book: a book without it is re-fetched."""
+        return storage.target(storage.download_record_path(self.book_id))
+
+    def complete(self) -> bool:
+        if self.missing().exists():
+            return True
+        if not self.output().exists():
+            return False
+        problem = self.verify()
+        if problem:
+            logger.warning("%s; downloading it again", problem)
+            return False
+        return True
+
+    def verify(self) -> str | None:
+        """Why the raw file on disk is not the one downloaded (truncated, edited, unrecorded), or None."""
+        path = self.output().path
+        if not self.record().exists():
+            return f"{path}: no download record ({self.record().path}), so it may be incomplete"
+        expected = formats.read_json(self.record())
+        with self.output().open("r") as handle:
+            data = handle.read()
+        if len(data) != expected["bytes"] or hashlib.sha256(data).hexdigest() != expected["sha256"]:
+            return f"{path}: {len(data)} bytes on disk, {expected['bytes']} downloaded (checksum differs)"
+        return None
+
+    def position(self) -> tuple[int, int]:
+        """(this book's number among its batch, batch size): books of the batch already on disk + 1."""
+        ids = {int(i) for i in self.batch} | {self.book_id}
+        raw = storage.join("raw")
+        if storage.is_hdfs(raw) or not os.path.isdir(raw):
+            return 1, len(ids)
+        present = {int(name) for name in os.listdir(raw) if name.isdigit()}
+        return len((present & ids) - {self.book_id}) + 1, len(ids)
+
+    def run(self) -> None:
+        http = client()
+        tried = []
+        number, total = self.position()
+        label = f"[{number}/{total}] pg{self.book_id}"
+        shown = [-10]
+
+        def on_bytes(received: int, length: int | None) -> None:
+            # Every change is a call to the scheduler: report in steps of 10%.
+            percent = 100 * received // length if length else 0
+            if percent >= shown[0] + 10:
+                shown[0] = percent
+                self.set_progress_percentage(min(percent, 99))
+
+        for url in gb.book_urls(gutenberg().base_url, self.book_id):
+            self.set_status_message(f"book {number} of {total}: GET {url}")
+            started = time.monotonic()
+            try:
+                data = http.get(url, progress=label, on_bytes=on_bytes)
+            except gb.NotFoundError:
+                tried.append(url)
+                continue
+            if not data:
+                raise gb.GutenbergError(f"book {self.book_id}: {url}: empty response")
+            if gb.looks_like_html(data):
+                raise gb.GutenbergError(f"book {self.book_id}: {url}: HTML page, not plain text")
+            with self.output().open("w") as handle:
+                handle.write(data)
+            record = {"url": url, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            formats.write_json(self.record(), {**record, "fetched_at": formats.utc_now()})
+            seconds = max(time.monotonic() - started, 1e-6)
+            logger.info(
+                "book %d (%d of %d): %s bytes in %.1f s (%s/s) from %s",
+                self.book_id,
+                number,
+                total,
+                f"{len(data):,}",
+                seconds,
+                human_bytes(len(data) / seconds),
+                url,
+            )
+            self.set_status_message(f"book {number} of {total}: {len(data):,} bytes")
+            self.set_progress_percentage(100)
+            return
+        logger.warning("book %d: not found (404) at %s; skipped", self.book_id, ", ".join(tried))
+        formats.write_json(
+            self.missing(), {"book_id": self.book_id, "tried": tried, "checked_at": formats.utc_now()}
+        )
+
+
+class CatalogRecord(luigi.Task):
+    """The language codes of a book's catalogue record, as raw/<id>/catalog.json (empty if it has none).
+
+    Asked for only for books whose header has no `Language:` line.
+    """
+
+    book_id = params.count(1, 1, "Project Gutenberg ebook number")
+
+    @property
+    def resources(self) -> dict[str, int]:
+        return host_resource()
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.catalog_record_path(self.book_id))
+
+    def run(self) -> None:
+        url = gb.catalog_url(gutenberg().base_url, self.book_id)
+        self.set_status_message(f"GET {url}")
+        try:
+            languages = gb.catalog_languages(client().get(url))
+        except gb.NotFoundError:
+            languages = []
+            logger.warning(
+                "book %d: no catalogue record at %s; its language stays unknown", self.book_id, url
+            )
+        formats.write_json(
+            self.output(),
+            {"book_id": self.book_id, "url": url, "languages": languages, "fetched_at": formats.utc_now()},
+        )
+        self.set_status_message(f"languages: {', '.join(languages) or 'none'}")
+        self.set_progress_percentage(100)
+
+    def languages(self) -> list[str]:
+        return formats.read_json(self.output())["languages"]

@@ -1,0 +1,258 @@
+"""The Spark engine: WordCountSpark (jobs/word_count.py by spark-submit, with live progress) and
+TopWordsSpark (its top words and per-book analysis).
+
+ConfiguredSparkSubmit is luigi.contrib.spark's SparkSubmitTask with every setting taken from `[spark]`;
+`spark_submit_command` gives the same command line for any other app (the benchmark uses it).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import os
+import posixpath
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import luigi
+from luigi.contrib.external_program import ExternalProgramRunContext, ExternalProgramRunError
+from luigi.contrib.spark import SparkSubmitTask
+
+from pipeline import formats, storage
+from pipeline.config import JOBS_DIR, spark, spark_environment
+from pipeline.corpus import CorpusParquet, CorpusTask
+from pipeline.topwords import TopWords
+
+logger = logging.getLogger("luigi-interface." + __name__)
+
+
+def local_uri(path: str) -> str:
+    """Absolute file:// URI for local paths, so Spark never resolves them against a default HDFS."""
+    return path if "://" in path else Path(path).resolve().as_uri()
+
+
+def jobs_archive() -> str:
+    """A zip of the `jobs` package for `--py-files`, so `import jobs.textrules` works on every executor.
+
+    Built once per content (its name carries a hash of the files) in the temporary directory, and
+    renamed into place so that concurrent runs never see half a zip.
+    """
+    files = sorted(p for p in JOBS_DIR.rglob("*") if p.is_file() and p.suffix in (".py", ".txt"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(JOBS_DIR)).encode() + b"\0" + path.read_bytes())
+    folder = Path(tempfile.gettempdir()) / "gutenberg-wordcount"
+    archive = folder / f"jobs-{digest.hexdigest()[:16]}.zip"
+    if not archive.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{archive.name}.{os.getpid()}"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in files:
+                zf.write(path, str(Path("jobs") / path.relative_to(JOBS_DIR)))
+        os.replace(partial, archive)
+    return str(archive)
+
+
+class ConfiguredSparkSubmit(SparkSubmitTask):
+    """SparkSubmitTask with every setting from `[spark]`, the `jobs` package on `--py-files`, and Spark
+    found from the installed pyspark when no SPARK_HOME is set (cron, an unactivated venv)."""
+
+    @property
+    def spark_submit(self) -> str:
+        return spark().submit_binary()
+
+    @property
+    def master(self) -> str:
+        return spark().master
+
+    @property
+    def deploy_mode(self) -> str | None:
+        return spark().deploy_mode or None
+
+    @property
+    def driver_memory(self) -> str | None:
+        return spark().driver_memory or None
+
+    @property
+    def executor_memory(self) -> str | None:
+        return spark().executor_memory or None
+
+    @property
+    def py_files(self) -> list[str]:
+        extra = [p.strip() for p in spark().py_files.split(",") if p.strip()]
+        return [jobs_archive(), *extra]
+
+    @property
+    def conf(self) -> dict[str, str]:
+        return self._dict_config(spark().conf) or {}
+
+    @property
+    def pyspark_driver_python(self) -> str | None:
+        # spark-submit would otherwise run the driver with whatever `python3` is first on PATH.
+        return None if "spark.pyspark.driver.python" in self.conf else sys.executable
+
+    @property
+    def pyspark_python(self) -> str | None:
+        if "spark.pyspark.python" in self.conf or not self.master.startswith("local"):
+            return None
+        return sys.executable
+
+    @property
+    def driver_java_options(self) -> str:
+        return spark().driver_java_options()
+
+    def program_environment(self) -> dict[str, str]:
+        return {**super().program_environment(), **spark_environment()}
+
+
+def spark_submit_command(
+    app: str, app_options: Sequence[str] = (), *, master: str | None = None, extra_args: Sequence[str] = ()
+) -> list[str]:
+    """The spark-submit command line WordCountSpark would use, for any `app`: `[spark]` settings (with
+    `master` instead of `[spark] master` if given), then `extra_args`, `app` and `app_options`."""
+    command = [str(a) for a in ConfiguredSparkSubmit().spark_command()]
+    if master is not None:
+        command[command.index("--master") + 1] = master
+    return [*command, *extra_args, app, *app_options]
+
+
+ANALYSIS_PARTS = ("books", "book_words", "growth")
+SPARK_WARNING_RE = re.compile(r"^\d\d:\d\d:\d\d (WARN|ERROR) ")
+
+
+class SparkProgress:
+    """Turns the Spark job's stderr lines into task progress, status messages and log lines."""
+
+    def __init__(self, task: luigi.Task) -> None:
+        # Imported here, not at the top: jobs.word_count imports pyspark, which a no-op run never needs.
+        from jobs.word_count import PROGRESS_PREFIX, UI_PREFIX
+
+        self.progress = re.compile(re.escape(PROGRESS_PREFIX) + r"(\d+)% (.*)$")
+        self.task = task
+        # The job prints its UI address; in cluster mode the driver is remote and spark-submit prints the
+        # cluster manager's tracking URL instead.
+        self.tracking_url = re.compile(rf"(?:{re.escape(UI_PREFIX)}|tracking URL: )(https?://\S+)")
+        self.url_seen = False
+        self.percent = -1
+        self.logged = -10
+
+    def feed(self, line: str) -> bool:
+        """Acts on `line`; True if it was a progress line (not worth keeping for an error message)."""
+        match = self.progress.search(line)  # Spark's console bar may precede it on the line
+        if match is not None:
+            percent, message = int(match.group(1)), match.group(2)
+            if percent != self.percent:
+                self.percent = percent
+                self.task.set_progress_percentage(percent)
+            self.task.set_status_message(f"Spark: {message}")
+            # A log line per 10% keeps a terminal or a log file readable; the visualiser gets every step.
+            if percent >= self.logged + 10 or percent == 100:
+                self.logged = percent
+                logger.info("%s: %d%% %s", self.task.task_family, percent, message)
+            return True
+        if not self.url_seen:
+            found = self.tracking_url.search(line)
+            if found is not None:
+                self.url_seen = True
+                self.task.set_tracking_url(found.group(1))
+                logger.info("%s: Spark UI at %s", self.task.task_family, found.group(1))
+        if SPARK_WARNING_RE.match(line):
+            print(line, file=sys.stderr, flush=True)
+        return False
+
+
+class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
+    """Every word of one corpus with its count, by jobs/word_count.py: Parquet under word_counts/spark/."""
+
+    name = "gutenberg-wordcount"
+    app = str(JOBS_DIR / "word_count.py")
+    engine = "spark"
+
+    def requires(self) -> CorpusParquet:
+        return CorpusParquet(**self.corpus_params())
+
+    def output(self) -> luigi.target.FileSystemTarget:
+        return storage.target(storage.word_counts_path(self.engine, self.date, self.period, self.n_books))
+
+    def analysis_path(self) -> str:
+        """The per-book analysis the job writes inside its output (skipped by readers of the counts)."""
+        from jobs.word_count import ANALYSIS_DIR
+
+        return posixpath.join(self.output().path, ANALYSIS_DIR)
+
+    def complete(self) -> bool:
+        marker = posixpath.join(self.analysis_path(), ANALYSIS_PARTS[-1], "_SUCCESS")
+        return super().complete() and storage.target(marker).exists()
+
+    def run(self) -> None:
+        formats.check_parquet_dir(self.input().path, "corpus")
+        if self.output().exists():
+            # Counts from before the job wrote a per-book analysis: incomplete, so they are redone.
+            logger.warning("%s has no per-book analysis; counting again", self.output().path)
+            self.output().fs.remove(self.output().path)
+        self.set_status_message(f"spark-submit on {self.master}")
+        self.set_progress_percentage(0)
+        with self.output().temporary_path() as tmp:
+            self._output_tmp = tmp
+            self._submit()
+        self.set_progress_percentage(100)
+
+    def app_options(self) -> list[str]:
+        return [local_uri(self.input().path), local_uri(self._output_tmp), "--analysis"]
+
+    def _submit(self) -> None:
+        """spark-submit, reading its stderr as it comes: progress, tracking URL, Spark's warnings.
+
+        Luigi's own runner keeps stderr until the end and looks for the tracking URL in a separate
+        process, whose callbacks never reach a local scheduler; here a thread does it all live.
+        """
+        args = [str(a) for a in self.program_args()]
+        env = self.program_environment()
+        logger.info("Running command: %s", " ".join(args))
+        tail: collections.deque[str] = collections.deque(maxlen=400)
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out: list[bytes] = []
+        reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        with ExternalProgramRunContext(proc):
+            progress = SparkProgress(self)
+            for raw in iter(proc.stderr.readline, b""):
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if not progress.feed(line):
+                    tail.append(line)
+            proc.wait()
+        reader.join()
+        stdout = b"".join(out).decode("utf-8", errors="replace")
+        if stdout:
+            logger.info("Program stdout:\n%s", stdout)
+        if proc.returncode != 0:
+            raise ExternalProgramRunError(
+                f"Program failed with return code={proc.returncode}:",
+                args,
+                env=env,
+                stdout=stdout,
+                stderr="\n".join(tail),
+            )
+
+
+class TopWordsSpark(TopWords):
+    """Top words of the corpus counted by Spark, with the per-book analysis: CSV, JSON, PNG, HTML."""
+
+    engine = "spark"
+
+    def word_count_task(self) -> WordCountSpark:
+        return WordCountSpark(**self.corpus_params())
+
+    def analysis(self) -> dict[str, list[dict[str, Any]]]:
+        path = self.word_count_task().analysis_path()
+        return {
+            part: formats.read_parquet_rows(posixpath.join(path, part), "analysis") for part in ANALYSIS_PARTS
+        }
