@@ -22,9 +22,6 @@ import os
 import sys
 from pathlib import Path
 
-# The checkout, so that `pipeline` and `jobs` import when this runs as a script from anywhere.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import luigi
 from corpora import Corpus, build_corpora
 from measure import Run, log

@@ -49,7 +49,18 @@ class PeriodParameter(luigi.ChoiceParameter):
 
 
 class CountParameter(luigi.NumericalParameter):
-    """An int in [min_value, max_value]; plain decimal digits only on the command line, ints only in code."""
+    """An int in [minimum, maximum]; plain decimal digits only on the command line, ints only in code."""
+
+    def __init__(self, *, minimum: int, maximum: int = MAX_COUNT, **kwargs: Any) -> None:
+        super().__init__(
+            var_type=int,
+            min_value=minimum,
+            max_value=maximum,
+            left_op=operator.le,
+            right_op=operator.le,
+            **kwargs,
+        )
+        self.minimum, self.maximum = minimum, maximum
 
     def parse(self, x: str) -> int:
         if not _DECIMAL.fullmatch(x.strip()):
@@ -59,8 +70,8 @@ class CountParameter(luigi.NumericalParameter):
     def normalize(self, x: Any) -> int:
         if isinstance(x, bool) or not isinstance(x, int):
             raise ValueError(f"{x!r} is not an integer")
-        if not self._min_value <= x <= self._max_value:
-            raise ValueError(f"{x} is not in [{self._min_value}, {self._max_value}]")
+        if not self.minimum <= x <= self.maximum:
+            raise ValueError(f"{x} is not in [{self.minimum}, {self.maximum}]")
         return x
 
 
@@ -100,16 +111,7 @@ def period() -> PeriodParameter:
 
 def count(default: int, minimum: int, description: str, significant: bool = True) -> CountParameter:
     """An int parameter in [minimum, MAX_COUNT]."""
-    return CountParameter(
-        var_type=int,
-        min_value=minimum,
-        max_value=MAX_COUNT,
-        left_op=operator.le,
-        right_op=operator.le,
-        default=default,
-        significant=significant,
-        description=description,
-    )
+    return CountParameter(minimum=minimum, default=default, significant=significant, description=description)
 
 
 def stopwords() -> luigi.Parameter:

@@ -92,7 +92,8 @@ class ConfiguredSparkSubmit(SparkSubmitTask):
 
     @property
     def conf(self) -> dict[str, str]:
-        return self._dict_config(spark().conf) or {}
+        items = (item.strip() for item in spark().conf.split("|"))
+        return dict(item.split("=", 1) for item in items if item)
 
     @property
     def pyspark_driver_python(self) -> str | None:

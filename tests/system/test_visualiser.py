@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import Chromium
-from tests.conftest import MIRROR, REPO, MirrorServer
-from tests.test_deploy import TOP3, api_tasks, luigid_server, pipeline_args, scheduler_args
+from tests.support import REPO, MirrorServer, mirror_dir
+from tests.system.browser import Chromium
+from tests.system.test_deploy import TOP3, api_tasks, luigid_server, pipeline_args, scheduler_args
 
 pytestmark = pytest.mark.spark
 
@@ -63,7 +63,7 @@ def test_visualiser_shows_the_run_live_and_its_graph(tmp_path: Path) -> None:
         release.wait(timeout=60)
 
     luigi_bin = Path(sys.executable).parent / "luigi"
-    with luigid_server(tmp_path) as port, MirrorServer(MIRROR) as server, Chromium() as browser:
+    with luigid_server(tmp_path) as port, MirrorServer(mirror_dir()) as server, Chromium() as browser:
         for book in TOP3:
             server.overrides[f"/cache/epub/{book}/pg{book}.txt"] = held_book
         command = [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", "TopWordsSpark"]

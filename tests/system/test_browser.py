@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import BrowserError, Chromium, JavaScriptError
+from tests.system.browser import BrowserError, Chromium, JavaScriptError
 
 ROWS = [("alice", "3"), ("bob", "14"), ("carol", "159")]
 

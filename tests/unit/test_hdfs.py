@@ -17,7 +17,7 @@ from pipeline.fetch import TopBooks
 from pipeline.hdfs import UriWebHdfsClient, split_uri
 from pipeline.mapreduce import TopWordsHadoop, WordCountHadoop
 from pipeline.spark import TopWordsSpark, WordCountSpark, jobs_archive
-from tests.conftest import ConfigOverride
+from tests.support import ConfigOverride
 
 DAY = datetime.date(2026, 11, 20)
 ROOT = "hdfs://namenode:8020/user/gw"

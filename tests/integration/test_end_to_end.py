@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, mirror_body, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, Reply, mirror_body, mirror_dir, offline_args, run_luigi
 
 pytestmark = pytest.mark.spark
 
-TOP_PAGE = MIRROR / "browse" / "scores" / "top"
+
+def top_page() -> str:
+    """The mirror's top page, read when a test runs."""
+    return (mirror_dir() / "browse" / "scores" / "top").read_text(encoding="utf-8")
 
 
 def listed_ids(page: str) -> list[int]:
@@ -52,7 +55,7 @@ def test_main_command_then_noop_rerun(mirror: MirrorServer, tmp_path: Path, spar
     assert first.returncode == 0, first.stdout[-3000:]
     assert_console_reads_cleanly(first.stdout)
 
-    ids = listed_ids(TOP_PAGE.read_text(encoding="utf-8"))[:10]
+    ids = listed_ids(top_page())[:10]
     assert ids == [1342, 1232, 11, 76, 2591, 5200, 74, 844, 84, 1952]
     report = next((root / "top_words" / "spark" / "yesterday").glob("*/books-10/top-50_stop-english.csv"))
     expected = expected_csv(ids, 50, textrules.load_stopwords("english"))
@@ -84,7 +87,7 @@ CONSOLE_LINES = {
     "book": re.compile(
         r"INFO: book (\d+) \((\d+) of 10\): [\d,]+ bytes in [\d.]+ s \([\d.]+ [kMG]?B/s\) from http://\S+"
     ),
-    "command": re.compile(r"INFO: Running command: \S+/spark-submit --master local\[\*\] .* --analysis"),
+    "command": re.compile(r"INFO: Running command: \S+/spark-submit\S* --master local\[\*\] .* --analysis"),
     "ui": re.compile(r"INFO: WordCountSpark: Spark UI at http://\S+"),
     "progress": re.compile(r"INFO: WordCountSpark: (\d+)% (step [1-4]/4 .*: \d+/\d+ tasks|done)"),
     "blank": re.compile(r""),
@@ -135,7 +138,7 @@ def test_missing_book_is_replaced_by_the_next_ranked(
     mirror: MirrorServer, tmp_path: Path, spark_submit_log
 ) -> None:
     wrapper, _ = spark_submit_log
-    page = TOP_PAGE.read_text(encoding="utf-8")
+    page = top_page()
     ghost = '<li><a href="/ebooks/999999">A Lost Book by Nobody (1000)</a></li>\n'
     mirror.overrides["/browse/scores/top"] = Reply(200, page.replace("<ol>\n", "<ol>\n" + ghost, 1).encode())
     root = tmp_path / "data"

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
-import luigi
 import pytest
 
 from jobs import textrules
-from pipeline import TopWordsSpark, TopWordsTrend
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, mirror_body, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, Reply, mirror_body, mirror_dir, offline_args, run_luigi
 
 TOP_PATH = "/browse/scores/top"
 TITLES = {
@@ -32,7 +29,7 @@ TREND = Path("trends", "spark", "yesterday", INTERVAL, "books-2", "top-10_stop-e
 
 def day_page(book_ids: list[int]) -> bytes:
     """The mirror's top page with its yesterday list cut down to `book_ids`, in that order."""
-    page = (MIRROR / TOP_PATH.lstrip("/")).read_text(encoding="utf-8")
+    page = (mirror_dir() / TOP_PATH.lstrip("/")).read_text(encoding="utf-8")
     head, rest = page.split('id="books-last1"', 1)
     section, tail = rest.split("</ol>", 1)
     items = {
@@ -199,18 +196,6 @@ def test_trend_over_the_lists_a_daily_cron_collected(
     start = rows.index(table[0])
     assert rows[start + 2 : start + 2 + len(words)] == table[1:]
     assert all(line in second.stdout.splitlines() for line in facts), second.stdout[-3000:]
-
-
-def test_interval_days_and_parameters_reach_each_day() -> None:
-    week = luigi.DateIntervalParameter().parse("2026-W47")
-    trend = TopWordsTrend(date_interval=week, period="last7", n_books=3, n_words=5, stopwords="none")
-    start = datetime.date(2026, 11, 16)
-    assert trend.requires() == [
-        TopWordsSpark(
-            date=start + datetime.timedelta(days=n), period="last7", n_books=3, n_words=5, stopwords="none"
-        )
-        for n in range(7)
-    ]
 
 
 @pytest.mark.parametrize(

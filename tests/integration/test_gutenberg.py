@@ -1,4 +1,5 @@
-"""The top-page parser and the HTTP client against a real loopback server."""
+"""pipeline/gutenberg.py for real: the top-page parser on the shared mirror; the HTTP client against a
+loopback server (the parser on literal pages is in tests/unit/test_gutenberg.py)."""
 
 from __future__ import annotations
 
@@ -8,38 +9,18 @@ from pathlib import Path
 import pytest
 
 from pipeline import gutenberg as gb
-from tests.conftest import MIRROR, MirrorServer, Reply
-
-PAGE = """<html><body>
-<h2 id="books-last1">Top yesterday</h2>
-<ol>
-<li><a href="/ebooks/7">Alice &amp; Bob: Stand by Me by Carol Smith (1,234)</a></li>
-<li><a href="/ebooks/8/">The Bible, King James Version (99)</a></li>
-</ol>
-<h2 id="books-last7">Top 7 days</h2>
-<ol><li><a href="/ebooks/9">Nine by Nobody (5)</a></li></ol>
-</body></html>"""
+from tests.support import MirrorServer, Reply, gutenberg_client, mirror_dir
 
 
 def fast_client(**overrides: float) -> gb.Client:
-    settings = {
-        "user_agent": "gutenberg-wordcount-tests",
-        "delay_seconds": 0.0,
-        "connect_timeout": 2.0,
-        "read_timeout": 2.0,
-        "max_attempts": 3,
-        "backoff_seconds": 0.01,
-        "max_backoff_seconds": 5.0,
-        "max_bytes": 1_000_000,
-        "max_seconds": 30.0,
-        "allowed_hosts": "",
-    }
-    settings.update(overrides)
-    return gb.Client(**settings)  # type: ignore[arg-type]
+    """The support client with quicker retries, a longer read timeout and a 1 MB cap."""
+    return gutenberg_client(
+        **{"read_timeout": 2.0, "backoff_seconds": 0.01, "max_bytes": 1_000_000, **overrides}
+    )
 
 
 def test_parse_shared_mirror_top_page() -> None:
-    page = (MIRROR / "browse" / "scores" / "top").read_text(encoding="utf-8")
+    page = (mirror_dir() / "browse" / "scores" / "top").read_text(encoding="utf-8")
     yesterday = gb.parse_top_page(page, "yesterday")
     assert len(yesterday) == 23
     assert yesterday[:2] == [
@@ -53,39 +34,9 @@ def test_parse_shared_mirror_top_page() -> None:
     assert gb.parse_top_page(page, "last30")[0].downloads == 1435 * 30
 
 
-def test_parse_entities_last_by_and_missing_author() -> None:
-    assert gb.parse_top_page(PAGE, "yesterday") == [
-        gb.RankedBook(1, 7, "Alice & Bob: Stand by Me", "Carol Smith", 1234),
-        gb.RankedBook(2, 8, "The Bible, King James Version", "", 99),
-    ]
-    assert gb.parse_top_page(PAGE, "last7") == [gb.RankedBook(1, 9, "Nine", "Nobody", 5)]
-
-
-def test_parse_missing_section_names_source_and_section() -> None:
-    with pytest.raises(gb.GutenbergError) as info:
-        gb.parse_top_page(PAGE, "last30", source="http://x/browse/scores/top")
-    assert (
-        str(info.value) == "http://x/browse/scores/top: no <h2 id=\"books-last30\"> section (period 'last30')"
-    )
-
-
-def test_book_urls_in_fallback_order() -> None:
-    assert gb.book_urls("http://m/", 84) == [
-        "http://m/cache/epub/84/pg84.txt",
-        "http://m/files/84/84-0.txt",
-        "http://m/files/84/84.txt",
-    ]
-
-
-def test_looks_like_html() -> None:
-    assert gb.looks_like_html(b"\n  <!DOCTYPE html><html>captcha</html>")
-    assert gb.looks_like_html(b"<HTML><body>")
-    assert not gb.looks_like_html(b"The Project Gutenberg EBook of <html> tricks")
-
-
 def test_get_serves_bytes_and_sends_user_agent(mirror: MirrorServer) -> None:
     body = fast_client().get(f"{mirror.url}/cache/epub/84/pg84.txt")
-    assert body == (MIRROR / "cache" / "epub" / "84" / "pg84.txt").read_bytes()
+    assert body == (mirror_dir() / "cache" / "epub" / "84" / "pg84.txt").read_bytes()
 
 
 def test_retries_5xx_then_succeeds(http_server: MirrorServer) -> None:
@@ -138,13 +89,3 @@ def test_body_over_the_cap_is_refused(http_server: MirrorServer) -> None:
     http_server.overrides["/big"] = Reply(200, b"x" * 2000)
     with pytest.raises(gb.GutenbergError, match=r"/big: body of 2000 bytes exceeds the 1000-byte cap$"):
         fast_client(max_bytes=1000).get(f"{http_server.url}/big")
-
-
-def test_throttle_spaces_requests_to_one_host(tmp_path: Path) -> None:
-    throttle = gb.HostThrottle(f"test-{tmp_path.name}", delay=0.3)
-    throttle.wait()
-    first = float(Path(throttle.path).read_text())
-    throttle.wait()
-    second = float(Path(throttle.path).read_text())
-    Path(throttle.path).unlink()
-    assert second - first >= 0.3

@@ -21,7 +21,7 @@ import pytest
 
 from jobs import textrules
 from pipeline.formats import read_word_counts
-from tests.conftest import MIRROR, REPO, MirrorServer, mirror_body, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, mirror_body, mirror_dir, offline_args, run_luigi
 
 pytestmark = pytest.mark.spark
 
@@ -108,7 +108,7 @@ def test_cluster_script_starts_a_master_and_two_workers(cluster: dict) -> None:
 
 def test_pipeline_on_the_cluster_matches_local_counts(cluster: dict, tmp_path: Path) -> None:
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         args = ["TopWordsSpark", "--local-scheduler", "--spark-master", cluster["state"]["master_url"]]
         result = run_luigi(*args, *pipeline_args(server, root, 3), cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -201,7 +201,7 @@ def scheduler_args(port: int) -> list[str]:
 def test_pipeline_under_luigid_is_done_and_recorded(luigid: tuple[int, Path], tmp_path: Path) -> None:
     port, luigid_dir = luigid
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         result = run_luigi("TopWordsSpark", *scheduler_args(port), *pipeline_args(server, root, 3), cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -228,7 +228,7 @@ def test_pipeline_under_luigid_is_done_and_recorded(luigid: tuple[int, Path], tm
         "TopWordsSpark": "Report: "
         + str(next(root.glob("top_words/spark/*/*/books-3/top-50_stop-english.html"))),
     }
-    sizes = sorted((MIRROR / "cache" / "epub" / str(i) / f"pg{i}.txt").stat().st_size for i in TOP3)
+    sizes = sorted((mirror_dir() / "cache" / "epub" / str(i) / f"pg{i}.txt").stat().st_size for i in TOP3)
     downloads = [t["status_message"] for t in done.values() if t["name"] == "DownloadBook"]
     parsed = [re.fullmatch(r"book (\d) of 3: ([\d,]+) bytes", m) for m in downloads]
     assert all(parsed), downloads
@@ -254,7 +254,7 @@ def test_pipeline_under_luigid_is_done_and_recorded(luigid: tuple[int, Path], tm
 def test_two_runs_at_once_download_each_book_once(luigid: tuple[int, Path], tmp_path: Path) -> None:
     port, _ = luigid
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         # --no-lock: both runs are one command on one machine, which Luigi's pid lock would refuse.
         args = ["TopWordsHadoop", "--no-lock", *scheduler_args(port)]
         args += pipeline_args(server, root, 5)

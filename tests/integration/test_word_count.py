@@ -12,7 +12,7 @@ import pytest
 from pyspark.sql import types as T
 
 from jobs import textrules, word_count
-from tests.conftest import MIRROR_BOOK_IDS, REPO, SPARK_ENV, mirror_body
+from tests.support import REPO, SPARK_ENV, mirror_body, mirror_book_ids
 
 pytestmark = pytest.mark.spark
 
@@ -24,7 +24,7 @@ def as_dict(frame) -> dict[str, int]:
 
 
 def mirror_bodies() -> list[str]:
-    return [mirror_body(i) for i in MIRROR_BOOK_IDS]
+    return [mirror_body(i) for i in mirror_book_ids()]
 
 
 def test_literal_corpus(spark) -> None:

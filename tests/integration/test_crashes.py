@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from tests.conftest import MIRROR, REPO, MirrorServer, mirror_body, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, mirror_body, mirror_dir, offline_args, run_luigi
 
 DAY = datetime.date(2026, 11, 20)
 TOP5 = [1342, 1232, 11, 76, 2591]
@@ -89,7 +89,7 @@ def common(server: MirrorServer, root: Path, n_books: int) -> list[str]:
 def test_sigkill_during_downloads_and_during_spark_then_rerun(tmp_path: Path, spark_submit_log) -> None:
     wrapper, submitted = spark_submit_log
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         args = ["TopWordsSpark", *common(server, root, 5), "--n-words", "0", "--stopwords", "none"]
         args += ["--spark-spark-submit", str(wrapper)]
         # One download a second, so the kill lands while downloads are in flight.
@@ -133,7 +133,7 @@ def test_sigkill_during_downloads_and_during_spark_then_rerun(tmp_path: Path, sp
 def test_ctrl_c_stops_spark_submit_and_its_jvm(tmp_path: Path, spark_submit_log) -> None:
     wrapper, _ = spark_submit_log
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         args = ["TopWordsSpark", *common(server, root, 3), "--spark-spark-submit", str(wrapper)]
         run = start_luigi(*args, log=tmp_path / "run.log")
         try:
@@ -154,7 +154,7 @@ def test_ctrl_c_stops_spark_submit_and_its_jvm(tmp_path: Path, spark_submit_log)
 
 def test_truncated_raw_book_is_downloaded_again(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         first = run_luigi("CorpusParquet", *common(server, root, 2), cwd=REPO)
         assert first.returncode == 0, first.stderr[-3000:]
         raw = root / "raw" / "1342" / "pg1342.txt"
@@ -189,7 +189,7 @@ def damaged_parquet_error(task: str, path: Path, what: str, stderr: str) -> str:
 def test_truncated_corpus_parquet_fails_with_what_to_delete(tmp_path: Path, spark_submit_log) -> None:
     wrapper, submitted = spark_submit_log
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         built = run_luigi("CorpusParquet", *common(server, root, 2), cwd=REPO)
         assert built.returncode == 0, built.stderr[-3000:]
         corpus = root / "corpus" / RUN / "books-2"
@@ -210,7 +210,7 @@ def test_truncated_corpus_parquet_fails_with_what_to_delete(tmp_path: Path, spar
 
 def test_truncated_word_counts_fail_with_what_to_delete(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         args = ["TopWordsMR", *common(server, root, 2), "--runner", "inline"]
         built = run_luigi(*args, cwd=REPO)
         assert built.returncode == 0, built.stderr[-3000:]

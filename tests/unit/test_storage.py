@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
 
 import luigi
 import pytest
+from luigi import date_interval
 
 import pipeline
+from pipeline import gutenberg as gb
 from pipeline import storage
-from pipeline.corpus import CorpusParquet
-from pipeline.fetch import DownloadBook, TopBooks
+from pipeline.corpus import CorpusParquet, CorpusText
+from pipeline.fetch import CatalogRecord, DownloadBook, TopBooks
+from pipeline.mapreduce import TopWordsHadoop, TopWordsMR, WordCountHadoop, WordCountMR
 from pipeline.spark import TopWordsSpark, WordCountSpark
-from tests.conftest import ConfigOverride
+from pipeline.trend import TopWordsTrend
+from tests.support import ConfigOverride
 
 DAY = datetime.date(2026, 11, 20)
 
@@ -98,3 +103,32 @@ def test_missing_stopword_file_is_one_line(tmp_path: Path) -> None:
 
 def test_local_root_gives_local_targets(root: Path) -> None:
     assert isinstance(DownloadBook(book_id=1).output(), luigi.LocalTarget)
+
+
+def test_every_output_path_stays_under_the_storage_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    stop = tmp_path / "x" / ".." / "stop words; rm -rf ~.txt"
+    (tmp_path / "x").mkdir()
+    stop.write_text("the\n", encoding="utf-8")
+    tasks: list[luigi.Task] = []
+    for period in gb.PERIOD_SECTIONS:
+        corpus = {"date": DAY, "period": period, "n_books": 1}
+        tasks += [TopBooks(date=DAY, period=period), CorpusParquet(**corpus), WordCountSpark(**corpus)]
+        tasks += [CorpusText(**corpus), WordCountMR(**corpus), WordCountHadoop(**corpus)]
+        for stopwords in ("english", "none", str(stop)):
+            words = {**corpus, "n_words": 0, "stopwords": stopwords}
+            tasks += [TopWordsSpark(**words), TopWordsMR(**words), TopWordsHadoop(**words)]
+            trend = {"period": period, "n_books": 1, "stopwords": stopwords}
+            tasks.append(TopWordsTrend(date_interval=date_interval.Week.from_date(DAY), **trend))
+    downloads = [DownloadBook(book_id=i) for i in (1, 84, 10**9)]
+    with ConfigOverride("storage", "root", str(root)):
+        paths = [t.path for task in tasks for t in luigi.task.flatten(task.output())]
+        paths += [d.output().path for d in downloads] + [d.missing().path for d in downloads]
+        paths += [CatalogRecord(book_id=d.book_id).output().path for d in downloads]
+        paths += [storage.timing_path(task.task_family, task.task_id) for task in tasks + downloads]
+    # Per period: 6 corpus-level outputs, 3 stop-word choices x (3 engines x 4 report files + 3 trend files).
+    assert len(paths) == 3 * (6 + 3 * (3 * 4 + 3)) + 9 + len(tasks) + len(downloads)
+    for path in paths:
+        assert ".." not in Path(path).parts, path
+        assert os.path.commonpath([str(root), os.path.realpath(path)]) == str(root), path
+    assert not root.exists()  # building targets creates nothing

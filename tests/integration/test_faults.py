@@ -2,6 +2,8 @@
 
 Most cases run at the `pipeline.gutenberg.Client` level (in-process, fast); a few run the real `luigi`
 command for the exit code (30, [retcode] task_failed) and the one line `ERROR: Task(params): cause`.
+Broken top pages at the parser and the fetch policy's allowed hosts need no server:
+tests/unit/test_gutenberg.py.
 """
 
 from __future__ import annotations
@@ -9,37 +11,29 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pipeline import gutenberg as gb
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, Reply, mirror_dir, offline_args, run_luigi
+from tests.support import gutenberg_client as client
 
 BOOK = "/cache/epub/84/pg84.txt"
-BOOK_BYTES = (MIRROR / BOOK.lstrip("/")).read_bytes()
 TOP = "/browse/scores/top"
-TOP_PAGE = (MIRROR / TOP.lstrip("/")).read_text(encoding="utf-8")
 DATE = "2026-11-20"
 
 
-def client(**overrides: object) -> gb.Client:
-    settings: dict[str, object] = {
-        "user_agent": "gutenberg-wordcount-tests",
-        "delay_seconds": 0.0,
-        "connect_timeout": 2.0,
-        "read_timeout": 1.0,
-        "max_attempts": 3,
-        "backoff_seconds": 0.05,
-        "max_backoff_seconds": 5.0,
-        "max_bytes": 10_000_000,
-        "max_seconds": 30.0,
-        "allowed_hosts": "",
-    }
-    settings.update(overrides)
-    return gb.Client(**settings)  # type: ignore[arg-type]
+def book_bytes() -> bytes:
+    """Book 84 as the mirror has it, read when a test runs (never at import)."""
+    return (mirror_dir() / BOOK.lstrip("/")).read_bytes()
+
+
+def top_page() -> str:
+    """The mirror's top page, read when a test runs."""
+    return (mirror_dir() / TOP.lstrip("/")).read_text(encoding="utf-8")
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -52,7 +46,7 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_503_then_500_then_the_book(mirror: MirrorServer, caplog: pytest.LogCaptureFixture) -> None:
     mirror.overrides[BOOK] = [Reply(503), Reply(500)]
     with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        assert client().get(mirror.url + BOOK) == BOOK_BYTES
+        assert client().get(mirror.url + BOOK) == book_bytes()
     assert mirror.requests == [BOOK] * 3
     assert warnings_of(caplog) == [
         f"{mirror.url}{BOOK}: HTTP 503; retry 1/2 in 0.1s",
@@ -64,7 +58,7 @@ def test_429_waits_retry_after_then_the_book(mirror: MirrorServer, caplog: pytes
     mirror.overrides[BOOK] = [Reply(429, headers={"Retry-After": "1"})]
     start = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        assert client().get(mirror.url + BOOK) == BOOK_BYTES
+        assert client().get(mirror.url + BOOK) == book_bytes()
     assert time.monotonic() - start >= 1.0
     assert warnings_of(caplog) == [f"{mirror.url}{BOOK}: HTTP 429; retry 1/2 in 1.0s"]
 
@@ -72,14 +66,14 @@ def test_429_waits_retry_after_then_the_book(mirror: MirrorServer, caplog: pytes
 def test_reset_before_the_reply_then_the_book(mirror: MirrorServer, caplog: pytest.LogCaptureFixture) -> None:
     mirror.overrides[BOOK] = [Reply(reset=True)]
     with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        assert client().get(mirror.url + BOOK) == BOOK_BYTES
+        assert client().get(mirror.url + BOOK) == book_bytes()
     assert warnings_of(caplog) == [f"{mirror.url}{BOOK}: connection reset; retry 1/2 in 0.1s"]
 
 
 def test_reset_mid_body_then_the_book(mirror: MirrorServer, caplog: pytest.LogCaptureFixture) -> None:
     mirror.overrides[BOOK] = [mirror.file_reply(BOOK, reset_after=100_000)]
     with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        assert client().get(mirror.url + BOOK) == BOOK_BYTES
+        assert client().get(mirror.url + BOOK) == book_bytes()
     assert len(mirror.requests) == 2
     assert warnings_of(caplog) == [f"{mirror.url}{BOOK}: connection reset; retry 1/2 in 0.1s"]
 
@@ -87,9 +81,9 @@ def test_reset_mid_body_then_the_book(mirror: MirrorServer, caplog: pytest.LogCa
 def test_stall_longer_than_read_timeout_then_the_book(
     mirror: MirrorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    mirror.overrides[BOOK] = [Reply(200, BOOK_BYTES, delay=1.5), mirror.file_reply(BOOK, chunk_delay=1.5)]
+    mirror.overrides[BOOK] = [Reply(200, book_bytes(), delay=1.5), mirror.file_reply(BOOK, chunk_delay=1.5)]
     with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        assert client(read_timeout=1.0).get(mirror.url + BOOK) == BOOK_BYTES
+        assert client(read_timeout=1.0).get(mirror.url + BOOK) == book_bytes()
     assert warnings_of(caplog) == [
         f"{mirror.url}{BOOK}: read timed out; retry 1/2 in 0.1s",
         f"{mirror.url}{BOOK}: read timed out; retry 2/2 in 0.1s",
@@ -97,9 +91,9 @@ def test_stall_longer_than_read_timeout_then_the_book(
 
 
 def test_body_cut_short_then_the_book(mirror: MirrorServer, caplog: pytest.LogCaptureFixture) -> None:
-    mirror.overrides[BOOK] = [Reply(200, BOOK_BYTES[:1000], content_length=len(BOOK_BYTES))]
+    mirror.overrides[BOOK] = [Reply(200, book_bytes()[:1000], content_length=len(book_bytes()))]
     with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        assert client().get(mirror.url + BOOK) == BOOK_BYTES
+        assert client().get(mirror.url + BOOK) == book_bytes()
     assert warnings_of(caplog) == [f"{mirror.url}{BOOK}: body cut short; retry 1/2 in 0.1s"]
 
 
@@ -109,16 +103,18 @@ def test_body_cut_short_then_the_book(mirror: MirrorServer, caplog: pytest.LogCa
 @pytest.mark.parametrize(
     ("reply", "cause"),
     [
-        (Reply(503), "HTTP 503"),
-        (Reply(reset=True), "connection reset"),
-        (Reply(200, BOOK_BYTES, reset_after=1000), "connection reset"),
-        (Reply(200, BOOK_BYTES, delay=1.5), "read timed out"),
-        (Reply(200, b"x" * 100, content_length=1000), "body cut short"),
+        (lambda: Reply(503), "HTTP 503"),
+        (lambda: Reply(reset=True), "connection reset"),
+        (lambda: Reply(200, book_bytes(), reset_after=1000), "connection reset"),
+        (lambda: Reply(200, book_bytes(), delay=1.5), "read timed out"),
+        (lambda: Reply(200, b"x" * 100, content_length=1000), "body cut short"),
     ],
     ids=["503", "reset", "reset-mid-body", "stall", "cut-short"],
 )
-def test_persistent_fault_gives_up_with_one_line(http_server: MirrorServer, reply: Reply, cause: str) -> None:
-    http_server.overrides[BOOK] = reply
+def test_persistent_fault_gives_up_with_one_line(
+    http_server: MirrorServer, reply: Callable[[], Reply], cause: str
+) -> None:
+    http_server.overrides[BOOK] = reply()
     with pytest.raises(gb.GutenbergError) as info:
         client(max_attempts=2).get(http_server.url + BOOK)
     assert str(info.value) == f"{http_server.url}{BOOK}: {cause} (gave up after 2 attempts)"
@@ -182,7 +178,7 @@ def test_trickle_over_max_seconds_is_refused_without_retry(mirror: MirrorServer)
 def test_redirect_to_the_same_host_is_followed(mirror: MirrorServer) -> None:
     mirror.overrides["/ebooks/84.txt.utf-8"] = Reply.redirect(mirror.url + BOOK)
     mirror.overrides["/relative"] = Reply.redirect("/ebooks/84.txt.utf-8", status=301)
-    assert client().get(mirror.url + "/relative") == BOOK_BYTES
+    assert client().get(mirror.url + "/relative") == book_bytes()
     assert mirror.requests == ["/relative", "/ebooks/84.txt.utf-8", BOOK]
 
 
@@ -243,50 +239,14 @@ def test_only_the_configured_host_is_fetched(mirror: MirrorServer) -> None:
         http.get(mirror.url + BOOK)
     assert mirror.requests == []
     # The configured base URL is trusted even on loopback: that is how the tests and a local mirror work.
-    assert client(base_url=mirror.url).get(mirror.url + BOOK) == BOOK_BYTES
+    assert client(base_url=mirror.url).get(mirror.url + BOOK) == book_bytes()
 
 
-def test_allowed_public_host_passes_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("152.19.134.47", 0))])
-    http = client(base_url="https://www.gutenberg.org", allowed_hosts="gutenberg.pglaf.org, mirror.x:8080")
-    base = gb._host_key("https://www.gutenberg.org")
-    http.check_url("http://gutenberg.pglaf.org/cache/epub/84/pg84.txt", base, "https://www.gutenberg.org/x")
-    http.check_url("http://mirror.x:8080/84.txt", base, "https://www.gutenberg.org/x")
-    http.check_url("http://www.gutenberg.org/84.txt", base, "https://www.gutenberg.org/x")  # http -> https
-    with pytest.raises(gb.RefusedError):
-        http.check_url("http://mirror.x:8081/84.txt", base, "https://www.gutenberg.org/x")
-
-
-# --- the top page ----------------------------------------------------------------------------------
+# --- through the real luigi command --------------------------------------------------------------------
 
 
 def page_with(entries: str) -> str:
     return f'<html><body><h2 id="books-last1">Top</h2>\n<ol>\n{entries}</ol></body></html>'
-
-
-def test_top_page_non_numeric_id_is_an_error() -> None:
-    page = page_with('<li><a href="/ebooks/abc">Odd by Nobody (5)</a></li>\n')
-    with pytest.raises(gb.GutenbergError) as info:
-        gb.parse_top_page(page, "yesterday", source="u")
-    assert str(info.value) == "u: unexpected entry '/ebooks/abc' 'Odd by Nobody (5)' in section books-last1"
-
-
-def test_top_page_duplicate_ids_are_dropped(caplog: pytest.LogCaptureFixture) -> None:
-    page = page_with(
-        '<li><a href="/ebooks/84">Frankenstein by Mary Shelley (9)</a></li>\n'
-        '<li><a href="/ebooks/11">Alice by Lewis Carroll (8)</a></li>\n'
-        '<li><a href="/ebooks/84/">Frankenstein by Mary Shelley (7)</a></li>\n'
-        '<li><a href="/ebooks/76">Huck by Mark Twain (6)</a></li>\n'
-    )
-    with caplog.at_level(logging.WARNING, logger="luigi-interface"):
-        books = gb.parse_top_page(page, "yesterday", source="u")
-    assert [(b.rank, b.book_id, b.downloads) for b in books] == [(1, 84, 9), (2, 11, 8), (3, 76, 6)]
-    assert warnings_of(caplog) == [
-        "u: book /ebooks/84/ listed twice in section books-last1; duplicate ignored"
-    ]
-
-
-# --- through the real luigi command --------------------------------------------------------------------
 
 
 def luigi_args(server: MirrorServer, root: Path, *extra: str) -> list[str]:
@@ -315,29 +275,34 @@ def files_under(path: Path) -> list[str]:
 
 CAPTCHA = b"<!DOCTYPE html><html>captcha</html>"
 OTHER_HOST = "http://evil.example/pg84.txt"
-# case: (reply for the book's first URL, extra flags, the cause after "ERROR: DownloadBook(book_id=84): ")
-DOWNLOAD_FAILURES: dict[str, tuple[Reply | str | None, list[str], str]] = {
-    "empty": (Reply(200, b""), [], "book 84: {url}: empty response"),
-    "captcha": (Reply(200, CAPTCHA), [], "book 84: {url}: HTML page, not plain text"),
+# case: (the reply for the book's first URL, made from the server, or None for the file; extra flags; the
+# cause after "ERROR: DownloadBook(book_id=84): ")
+DOWNLOAD_FAILURES: dict[str, tuple[Callable[[MirrorServer], Reply] | None, list[str], str]] = {
+    "empty": (lambda mirror: Reply(200, b""), [], "book 84: {url}: empty response"),
+    "captcha": (lambda mirror: Reply(200, CAPTCHA), [], "book 84: {url}: HTML page, not plain text"),
     "over-cap": (
         None,
         ["--gutenberg-max-bytes", "1000"],
         "{url}: body of 450783 bytes exceeds the 1000-byte cap",
     ),
     "cut-short": (
-        Reply(200, BOOK_BYTES[:1000], content_length=len(BOOK_BYTES)),
+        lambda mirror: Reply(200, book_bytes()[:1000], content_length=len(book_bytes())),
         [],
         "{url}: body cut short (gave up after 2 attempts)",
     ),
-    "reset": (Reply(reset=True), [], "{url}: connection reset (gave up after 2 attempts)"),
-    "stall": (Reply(200, BOOK_BYTES, delay=1.5), [], "{url}: read timed out (gave up after 2 attempts)"),
+    "reset": (lambda mirror: Reply(reset=True), [], "{url}: connection reset (gave up after 2 attempts)"),
+    "stall": (
+        lambda mirror: Reply(200, book_bytes(), delay=1.5),
+        [],
+        "{url}: read timed out (gave up after 2 attempts)",
+    ),
     "trickle": (
-        "trickle",
+        lambda mirror: mirror.file_reply(BOOK, chunk_size=20_000, chunk_delay=0.2),
         ["--gutenberg-max-seconds", "1"],
         "{url}: download took longer than the 1-second cap",
     ),
     "redirect-other-host": (
-        Reply.redirect(OTHER_HOST),
+        lambda mirror: Reply.redirect(OTHER_HOST),
         [],
         "{url}: redirect to " + OTHER_HOST + ": refused: host evil.example is not the Gutenberg host {host} "
         "(nor in [gutenberg] allowed_hosts)",
@@ -350,10 +315,8 @@ def test_failed_download_exits_30_with_one_line_and_leaves_no_file(
     mirror: MirrorServer, tmp_path: Path, case: str
 ) -> None:
     reply, flags, cause = DOWNLOAD_FAILURES[case]
-    if reply == "trickle":
-        reply = mirror.file_reply(BOOK, chunk_size=20_000, chunk_delay=0.2)
     if reply is not None:
-        mirror.overrides[BOOK] = reply
+        mirror.overrides[BOOK] = reply(mirror)
     root = tmp_path / "data"
     result = run_luigi("DownloadBook", "--book-id", "84", *luigi_args(mirror, root, *flags), cwd=REPO)
     assert result.returncode == 30, result.stderr[-3000:]
@@ -374,7 +337,7 @@ def test_retried_download_succeeds_through_luigi(mirror: MirrorServer, tmp_path:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (root / "raw" / "84" / "pg84.txt").read_bytes() == BOOK_BYTES
+    assert (root / "raw" / "84" / "pg84.txt").read_bytes() == book_bytes()
     assert f"WARNING: {mirror.url}{BOOK}: HTTP 503; retry 1/2 in 0.1s" in result.stderr
     assert f"WARNING: {mirror.url}{BOOK}: connection reset; retry 2/2 in 0.1s" in result.stderr
     assert error_lines(result.stderr) == []
@@ -382,7 +345,7 @@ def test_retried_download_succeeds_through_luigi(mirror: MirrorServer, tmp_path:
 
 def test_book_404_everywhere_is_skipped_and_the_next_used(mirror: MirrorServer, tmp_path: Path) -> None:
     ghost = '<li><a href="/ebooks/999999">A Lost Book by Nobody (1000)</a></li>\n'
-    mirror.overrides[TOP] = Reply(200, TOP_PAGE.replace("<ol>\n", "<ol>\n" + ghost, 1).encode())
+    mirror.overrides[TOP] = Reply(200, top_page().replace("<ol>\n", "<ol>\n" + ghost, 1).encode())
     root = tmp_path / "data"
     args = ["CorpusParquet", "--n-books", "2", "--date", DATE, *luigi_args(mirror, root)]
     result = run_luigi(*args, cwd=REPO)
@@ -399,20 +362,20 @@ def test_book_404_everywhere_is_skipped_and_the_next_used(mirror: MirrorServer, 
     ("page", "cause"),
     [
         (
-            TOP_PAGE.replace('id="books-last1"', 'id="books-other"'),
+            lambda: top_page().replace('id="books-last1"', 'id="books-other"'),
             "{url}: no <h2 id=\"books-last1\"> section (period 'yesterday')",
         ),
         (
-            page_with('<li><a href="/ebooks/abc">Odd by Nobody (5)</a></li>\n'),
+            lambda: page_with('<li><a href="/ebooks/abc">Odd by Nobody (5)</a></li>\n'),
             "{url}: unexpected entry '/ebooks/abc' 'Odd by Nobody (5)' in section books-last1",
         ),
     ],
     ids=["no-section", "non-numeric-id"],
 )
 def test_bad_top_page_exits_30_with_one_line(
-    mirror: MirrorServer, tmp_path: Path, page: str, cause: str
+    mirror: MirrorServer, tmp_path: Path, page: Callable[[], str], cause: str
 ) -> None:
-    mirror.overrides[TOP] = Reply(200, page.encode())
+    mirror.overrides[TOP] = Reply(200, page().encode())
     root = tmp_path / "data"
     result = run_luigi("TopBooks", "--date", DATE, *luigi_args(mirror, root), cwd=REPO)
     assert result.returncode == 30, result.stderr[-3000:]

@@ -14,17 +14,16 @@ from pathlib import Path
 import pytest
 
 from jobs import textrules
-from pipeline import formats, storage
+from pipeline import storage
 from pipeline.config import MRJOB_CONF
 from pipeline.formats import read_word_counts
-from pipeline.mapreduce import StreamingLocalJobRunner, WordCountHadoop, split_lines
-from tests.conftest import (
-    MIRROR,
-    MIRROR_BOOK_IDS,
+from pipeline.mapreduce import WordCountHadoop
+from tests.support import (
     REPO,
-    ConfigOverride,
     MirrorServer,
     mirror_body,
+    mirror_book_ids,
+    mirror_dir,
     offline_args,
     run_luigi,
 )
@@ -32,7 +31,7 @@ from tests.conftest import (
 pytestmark = pytest.mark.mapreduce
 
 DAY = datetime.date(2026, 11, 20)
-N_BOOKS = len(MIRROR_BOOK_IDS)
+
 
 LITERAL_LINES = [
     "The cat’s hat, the CAT's hat.\n",
@@ -100,12 +99,6 @@ def test_mrjob_local_runner_from_the_command_line(tmp_path: Path) -> None:
     assert table(list(parse_tsv_counts(result.stdout.splitlines()))) == table(LITERAL_COUNTS)
 
 
-def test_text_export_keeps_every_token_on_its_line() -> None:
-    text = "One line\n\n   \nTwo: words’ here\nlast"
-    assert list(formats.text_lines(text)) == ["One line\n", "Two: words’ here\n", "last\n"]
-    assert textrules.count_words(formats.text_lines(text)) == textrules.count_words([text])
-
-
 # --- Luigi's Hadoop JobTask, as Hadoop streaming runs it on a node ---------------------------------
 
 
@@ -171,36 +164,6 @@ def test_runner_script_rejects_an_unknown_step(tmp_path: Path) -> None:
     assert "luigi-exc-hex=" in result.stderr
 
 
-def test_hadoop_job_runner_follows_the_storage_root(tmp_path: Path) -> None:
-    from luigi.contrib import hadoop as luigi_hadoop
-
-    job = WordCountHadoop(date=DAY, period="yesterday", n_books=3)
-    with ConfigOverride("storage", "root", str(tmp_path)):
-        runner = job.job_runner()
-        assert type(runner) is StreamingLocalJobRunner
-        assert isinstance(runner, luigi_hadoop.LocalJobRunner)
-        assert job.output().path == f"{tmp_path}/word_counts/hadoop/yesterday/2026-11-20/books-3"
-        # The job streams into one file beside the output, which the task turns into the word-count table.
-        assert job.streaming_target().path == (
-            f"{tmp_path}/word_counts/hadoop/yesterday/2026-11-20/books-3-streaming/part-00000"
-        )
-    with ConfigOverride("storage", "root", "hdfs://namenode:8020/gw"):
-        assert job.output().path == "hdfs://namenode:8020/gw/word_counts/hadoop/yesterday/2026-11-20/books-3"
-        assert job.streaming_target().path == (
-            "hdfs://namenode:8020/gw/word_counts/hadoop/yesterday/2026-11-20/books-3-streaming"
-        )
-        with pytest.raises(ValueError) as error:
-            job.job_runner()
-        assert str(error.value) == (
-            "hdfs://namenode:8020/gw/word_counts/hadoop/yesterday/2026-11-20/books-3: "
-            "HDFS output needs Hadoop streaming; set [hadoop] streaming_jar"
-        )
-        with ConfigOverride("hadoop", "streaming_jar", "/opt/hadoop/streaming.jar"):
-            runner = job.job_runner()
-            assert type(runner) is luigi_hadoop.DefaultHadoopJobRunner
-            assert runner.streaming_jar == "/opt/hadoop/streaming.jar"
-
-
 # --- All three engines on the 23 shared mirror books ------------------------------------------------
 
 
@@ -208,7 +171,7 @@ def test_hadoop_job_runner_follows_the_storage_root(tmp_path: Path) -> None:
 def engines_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One storage root where TopWordsSpark, TopWordsMR and TopWordsHadoop ran on all mirror books."""
     root = tmp_path_factory.mktemp("engines") / "data"
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         for task in ("TopWordsSpark", "TopWordsMR", "TopWordsHadoop"):
             args = [task, *engine_args(server, root), "--n-words", "0", "--stopwords", "none"]
             result = run_luigi(*args, cwd=REPO)
@@ -216,17 +179,22 @@ def engines_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
+def n_books() -> int:
+    """All the mirror's books (23), counted when a test runs."""
+    return len(mirror_book_ids())
+
+
 def engine_args(server: MirrorServer, root: Path) -> list[str]:
-    return offline_args(server.url, root, N_BOOKS, DAY.isoformat())
+    return offline_args(server.url, root, n_books(), DAY.isoformat())
 
 
 def word_counts_dir(root: Path, engine: str) -> Path:
-    return root / "word_counts" / engine / "yesterday" / DAY.isoformat() / f"books-{N_BOOKS}"
+    return root / "word_counts" / engine / "yesterday" / DAY.isoformat() / f"books-{n_books()}"
 
 
 @pytest.fixture(scope="module")
 def reference_table() -> list[tuple[str, int]]:
-    return table(dict(textrules.count_words(mirror_body(i) for i in MIRROR_BOOK_IDS)))
+    return table(dict(textrules.count_words(mirror_body(i) for i in mirror_book_ids())))
 
 
 @pytest.mark.spark
@@ -243,7 +211,7 @@ def test_three_engines_give_identical_full_tables(engines_root: Path, reference_
     assert table(hadoop_rows) == reference_table
 
     reports = {
-        engine: (engines_root / "top_words" / engine / "yesterday" / DAY.isoformat() / f"books-{N_BOOKS}")
+        engine: (engines_root / "top_words" / engine / "yesterday" / DAY.isoformat() / f"books-{n_books()}")
         / "top-0_stop-none.csv"
         for engine in ("spark", "mrjob", "hadoop")
     }
@@ -261,9 +229,9 @@ def test_mrjob_spark_runner_gives_the_same_table(
 ) -> None:
     # Only the text export is copied over: the rerun must not download, rebuild or recount anything else.
     root = tmp_path / "data"
-    text_dir = Path(storage.run_key(DAY, "yesterday", N_BOOKS))
+    text_dir = Path(storage.run_key(DAY, "yesterday", n_books()))
     shutil.copytree(engines_root / "corpus_text" / text_dir, root / "corpus_text" / text_dir)
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         wrapper, log = spark_submit_log
         args = ["WordCountMR", "--runner", "spark", "--spark-master", "local[2]"]
         args += ["--spark-spark-submit", str(wrapper)]
@@ -273,16 +241,3 @@ def test_mrjob_spark_runner_gives_the_same_table(
     [submitted] = log.read_text().splitlines()
     assert "--master local[2]" in submitted and "/mrjob/spark/harness.py " in submitted
     assert read_word_counts(str(word_counts_dir(root, "mrjob"))) == reference_table
-
-
-@pytest.mark.parametrize("split_bytes", [1, 2, 3, 7, 16, 1000])
-def test_splits_give_every_line_exactly_once(tmp_path: Path, split_bytes: int) -> None:
-    lines = ["a\n", "\n", "ünïcödé line\n", "x" * 20 + "\n", "last\n"]
-    first, second = tmp_path / "one.txt", tmp_path / "two.txt"
-    first.write_text("".join(lines), encoding="utf-8")
-    second.write_text("b\n", encoding="utf-8")
-    runner = StreamingLocalJobRunner(processes=1, split_bytes=split_bytes)
-    splits = runner.splits([str(first), str(second)])
-    assert splits[0] == (str(first), 0, min(split_bytes, first.stat().st_size))
-    assert splits[-1] == (str(second), 2 - min(split_bytes, 2), 2)
-    assert [line for split in splits for line in split_lines(*split)] == [*lines, "b\n"]

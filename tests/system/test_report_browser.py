@@ -11,8 +11,8 @@ import pytest
 
 from jobs import textrules
 from pipeline import report
-from tests.browser import Chromium
-from tests.conftest import MIRROR, REPO, MirrorServer, Reply, mirror_body, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, Reply, mirror_body, mirror_dir, offline_args, run_luigi
+from tests.system.browser import Chromium
 
 pytestmark = pytest.mark.spark
 
@@ -58,7 +58,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The main command on the four books; the report's paths and the printed summary."""
     root = tmp_path_factory.mktemp("report") / "data"
     ids = list(BOOKS)
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         server.overrides["/browse/scores/top"] = Reply(200, top_page(ids))
         result = run_luigi(
             "TopWordsSpark", "--n-words", "20", *offline_args(server.url, root, len(ids)), cwd=REPO

@@ -13,10 +13,14 @@ import sys
 import termios
 from pathlib import Path
 
-from tests.conftest import MIRROR, REPO, MirrorServer, offline_args
+from tests.support import REPO, MirrorServer, mirror_dir, offline_args
 
 BOOK = 1342
-SIZE = (MIRROR / "cache" / "epub" / str(BOOK) / f"pg{BOOK}.txt").stat().st_size
+
+
+def book_size() -> int:
+    """The size of the mirror's copy of BOOK, looked up when a test runs."""
+    return (mirror_dir() / "cache" / "epub" / str(BOOK) / f"pg{BOOK}.txt").stat().st_size
 
 
 def download_command(server: MirrorServer, root: Path) -> list[str]:
@@ -49,15 +53,17 @@ def run_on_terminal(command: list[str]) -> tuple[int, str]:
     return process.wait(timeout=60), b"".join(chunks).decode("utf-8", errors="replace")
 
 
-LOG_LINE = re.compile(
-    rf"book {BOOK} \(1 of 2\): {SIZE:,} bytes in \d+\.\d s \([\d.]+ [kMG]?B/s\) from http://"
-)
+def log_line() -> re.Pattern[str]:
+    """The one line logged for BOOK: its bytes, time and rate."""
+    return re.compile(
+        rf"book {BOOK} \(1 of 2\): {book_size():,} bytes in \d+\.\d s \([\d.]+ [kMG]?B/s\) from http://"
+    )
 
 
 def test_download_shows_a_bar_on_a_terminal(tmp_path: Path) -> None:
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         # Slow enough for the bar to be drawn while bytes arrive: 16 chunks, 50 ms apart.
-        chunk = SIZE // 16 + 1
+        chunk = book_size() // 16 + 1
         server.overrides[f"/cache/epub/{BOOK}/pg{BOOK}.txt"] = server.file_reply(
             f"/cache/epub/{BOOK}/pg{BOOK}.txt", chunk_size=chunk, chunk_delay=0.05
         )
@@ -67,15 +73,15 @@ def test_download_shows_a_bar_on_a_terminal(tmp_path: Path) -> None:
     assert bars, screen[-2000:]
     # tqdm's bar: percent, bytes so far of the total, and the rate.
     assert any(re.search(r"\d+%\|.*\| [\d.]+[kM]?/[\d.]+[kM] \[.*B/s\]", bar) for bar in bars), bars
-    assert LOG_LINE.search(screen)
-    assert (tmp_path / "data" / "raw" / str(BOOK) / f"pg{BOOK}.txt").stat().st_size == SIZE
+    assert log_line().search(screen)
+    assert (tmp_path / "data" / "raw" / str(BOOK) / f"pg{BOOK}.txt").stat().st_size == book_size()
 
 
 def test_download_logs_one_line_per_book_without_a_terminal(tmp_path: Path) -> None:
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         result = subprocess.run(
             download_command(server, tmp_path / "data"), cwd=REPO, capture_output=True, text=True, timeout=120
         )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"[1/2] pg{BOOK}" not in result.stderr  # no bar in a log file
-    assert len(LOG_LINE.findall(result.stderr)) == 1
+    assert len(log_line().findall(result.stderr)) == 1

@@ -25,7 +25,7 @@ from luigi.cmdline_parser import CmdlineParser
 
 import pipeline
 import pipeline.config
-from tests.conftest import REPO
+from tests.support import REPO
 
 DOCKER_DIR = REPO / "docker"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
@@ -117,7 +117,7 @@ def test_every_copied_path_exists_and_is_not_ignored() -> None:
         assert f"{src}/*" not in ignored
     assert "!data/README.md" in ignored
     # The image has no docker/ folder, so the suite it runs leaves out these checks of the repository.
-    assert "tests/test_docker.py" in ignored
+    assert "tests/system/test_docker.py" in ignored
 
 
 def test_installed_extra_exists_and_command_is_the_readme_test_command() -> None:
@@ -128,7 +128,7 @@ def test_installed_extra_exists_and_command_is_the_readme_test_command() -> None
     assert command == ["python", "-m", "pytest", "-q"]
     assert "python -m pytest -q" in (REPO / "README.md").read_text()
     assert steps["ENV"] == "GUTENBERG_MIRROR=/shared/gutenberg/mirror"
-    assert "GUTENBERG_MIRROR" in (REPO / "tests" / "conftest.py").read_text()
+    assert "GUTENBERG_MIRROR" in (REPO / "tests" / "support.py").read_text()
 
 
 def test_image_exposes_the_scheduler_and_spark_ports() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MIRROR, REPO, MirrorServer, expected_top_words_csv, listed_ids
+from tests.support import REPO, MirrorServer, expected_top_words_csv, listed_ids, mirror_dir
 
 pytestmark = pytest.mark.spark
 
@@ -43,11 +43,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in tracked_files():
         (work / "src" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, work / "src" / name)
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
          "-w", str(work / "dist"), str(work / "src")],
-        check=True, capture_output=True, text=True,
+        check=False, capture_output=True, text=True,
     )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
     [built] = (work / "dist").glob("gutenberg_wordcount-*.whl")
     return built
 
@@ -96,11 +97,11 @@ def run(
 def test_main_command_from_the_installed_wheel(venv_luigi: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         args = ["--gutenberg-base-url", server.url, "--gutenberg-delay-seconds", "0"]
         result = run(venv_luigi, "TopWordsSpark", "--local-scheduler", *args, cwd=elsewhere)
     assert result.returncode == 0, result.stderr[-3000:]
-    ids = listed_ids((MIRROR / "browse" / "scores" / "top").read_text(encoding="utf-8"))[:10]
+    ids = listed_ids((mirror_dir() / "browse" / "scores" / "top").read_text(encoding="utf-8"))[:10]
     [report] = (elsewhere / "data" / "top_words" / "spark" / "yesterday").glob(
         "*/books-10/top-50_stop-english.csv"
     )
@@ -141,7 +142,7 @@ def test_user_config_files_override_the_packaged_defaults(venv_luigi: Path, tmp_
     """./luigi.cfg over the packaged file, $LUIGI_CONFIG_PATH over ./luigi.cfg: Luigi's own order."""
     (tmp_path / "luigi.cfg").write_text("[storage]\nroot = from-cwd-cfg\n[gutenberg]\ndelay_seconds = 0\n")
     (tmp_path / "env.cfg").write_text("[storage]\nroot = from-env-cfg\n")
-    with MirrorServer(MIRROR) as server:
+    with MirrorServer(mirror_dir()) as server:
         args = ["TopBooks", "--local-scheduler", "--date", "2026-11-20", "--gutenberg-base-url", server.url]
         assert run(venv_luigi, *args, cwd=tmp_path).returncode == 0
         env = {"LUIGI_CONFIG_PATH": str(tmp_path / "env.cfg")}

@@ -1,0 +1,1 @@
+"""Real Spark, the MapReduce engines, the luigi command against the mirror and fault-injecting servers."""
