@@ -11,6 +11,8 @@ import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from jobs import textrules
@@ -209,6 +211,16 @@ def test_three_engines_give_identical_full_tables(engines_root: Path, reference_
     assert mrjob_rows == reference_table
     assert hadoop_rows == reference_table
     assert table(hadoop_rows) == reference_table
+    # The same files too: the Spark job writes the table on its executors, the others through
+    # formats.write_word_counts; each holds part files of exactly the format's columns and types.
+    for engine in ("spark", "mrjob", "hadoop"):
+        parts = sorted(word_counts_dir(engines_root, engine).glob("part-*.parquet"))
+        assert parts, engine
+        for part in parts:
+            schema = pq.read_schema(part)
+            assert [(f.name, f.type) for f in schema] == [("word", pa.string()), ("count", pa.int64())], (
+                engine
+            )
 
     reports = {
         engine: (engines_root / "top_words" / engine / "yesterday" / DAY.isoformat() / f"books-{n_books()}")
