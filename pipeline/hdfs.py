@@ -7,10 +7,12 @@ namenode's HTTP port. `UriWebHdfsClient` bridges the two, so a target's `.path` 
 from __future__ import annotations
 
 import getpass
+import io
 import urllib.parse
 from typing import Any
 
 from luigi.contrib.hdfs.webhdfs_client import WebHdfsClient, webhdfs
+from luigi.contrib.webhdfs import WebHdfsTarget
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -36,6 +38,11 @@ class UriWebHdfsClient(WebHdfsClient):
             return path[len(self.prefix) :] or "/"
         return path
 
+    def put(self, local_path: str, destination: str) -> None:
+        # luigi 3.8.1's WebHdfsClient.put hands its two paths to upload() the wrong way round (upload
+        # takes the HDFS path first), so every put failed with "Local path hdfs://... does not exist".
+        self.upload(destination, local_path)
+
     @property
     def client(self) -> Any:
         client = super().client
@@ -45,9 +52,20 @@ class UriWebHdfsClient(WebHdfsClient):
         return client
 
 
-def webhdfs_target(uri: str, fmt: Any) -> Any:
-    """A WebHdfsTarget for an hdfs:// URI, keeping the URI as its path."""
-    from luigi.contrib.webhdfs import WebHdfsTarget
+class ReadableWebHdfsTarget(WebHdfsTarget):
+    """luigi 3.8.1's WebHdfsTarget cannot be read through a text format: its reader object has no
+    `readable()`, which io.TextIOWrapper asks for (found on a real HDFS). Reads go through HdfsCLI's own
+    reader instead; the files read this way are records and books, never the Parquet tables
+    (storage.local_copy fetches those)."""
 
+    def open(self, mode: str = "r") -> Any:
+        if mode != "r":
+            return super().open(mode)
+        with self.fs.client.read(self.path) as reader:
+            return self.format.pipe_reader(io.BytesIO(reader.read()))
+
+
+def webhdfs_target(uri: str, fmt: Any) -> ReadableWebHdfsTarget:
+    """A WebHDFS target for an hdfs:// URI, keeping the URI as its path."""
     authority, _ = split_uri(uri)
-    return WebHdfsTarget(uri, client=UriWebHdfsClient(authority), format=fmt)
+    return ReadableWebHdfsTarget(uri, client=UriWebHdfsClient(authority), format=fmt)

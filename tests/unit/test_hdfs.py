@@ -8,13 +8,12 @@ import datetime
 import luigi
 import pytest
 from luigi.contrib.hdfs import HdfsTarget
-from luigi.contrib.webhdfs import WebHdfsTarget
 
 from pipeline import storage
 from pipeline.config import JOBS_DIR
 from pipeline.corpus import CorpusParquet, CorpusText
 from pipeline.fetch import TopBooks
-from pipeline.hdfs import UriWebHdfsClient, split_uri
+from pipeline.hdfs import ReadableWebHdfsTarget, UriWebHdfsClient, split_uri
 from pipeline.mapreduce import TopWordsHadoop, WordCountHadoop
 from pipeline.spark import TopWordsSpark, WordCountSpark, jobs_archive
 from tests.support import ConfigOverride
@@ -46,7 +45,9 @@ def test_pipeline_targets_are_webhdfs_targets_named_by_uri(hdfs_root) -> None:
         "word_counts": WordCountSpark(date=DAY, n_books=2).output(),
         "report": TopWordsSpark(date=DAY, n_books=2).output()["csv"],
     }
-    assert {name: type(target) for name, target in outputs.items()} == dict.fromkeys(outputs, WebHdfsTarget)
+    assert {name: type(target) for name, target in outputs.items()} == dict.fromkeys(
+        outputs, ReadableWebHdfsTarget
+    )
     assert {name: target.path for name, target in outputs.items()} == {
         "top_books": f"{ROOT}/top_books/yesterday/2026-11-20.json",
         "corpus": f"{ROOT}/corpus/{RUN}",
@@ -83,9 +84,9 @@ def test_hadoop_engine_gets_hdfs_targets_for_streaming(hdfs_root) -> None:
     assert streaming.path == f"{ROOT}/word_counts/hadoop/{RUN}-streaming"
     # The word-count table it becomes is an ordinary target, like every engine's.
     output = WordCountHadoop(date=DAY, n_books=2).output()
-    assert type(output) is WebHdfsTarget
+    assert type(output) is ReadableWebHdfsTarget
     assert output.path == f"{ROOT}/word_counts/hadoop/{RUN}"
-    assert type(TopWordsHadoop(date=DAY, n_books=2).output()["json"]) is WebHdfsTarget
+    assert type(TopWordsHadoop(date=DAY, n_books=2).output()["json"]) is ReadableWebHdfsTarget
     assert type(storage.target(f"{ROOT}/x", hadoop=True)) is HdfsTarget
 
 
