@@ -26,10 +26,12 @@ DAY = "2026-11-20"
 TOP3 = [1342, 1232, 11]
 
 
-def cluster_command(directory: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def cluster_command(
+    directory: Path, *args: str, timeout: float = 300, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--dir", str(directory), *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd,
     )  # fmt: skip
 
 
@@ -69,10 +71,11 @@ def cmdline(pid: int) -> str:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     directory = tmp_path_factory.mktemp("hadoop-cluster")
-    started = cluster_command(directory, "start")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    started = cluster_command(directory, "start", cwd=elsewhere)
     assert started.returncode == 0, started.stderr[-3000:]
     state = json.loads(started.stdout)
-    yield {**state, "dir": directory}
+    yield {**state, "dir": directory, "cwd": elsewhere}
     cluster_command(directory, "stop")
 
 
@@ -95,7 +98,10 @@ def test_start_writes_the_addresses_and_both_services_are_up(cluster: dict[str, 
     assert [n["state"] for n in nodes] == ["RUNNING"]
     status = cluster_command(cluster["dir"], "status")
     assert status.returncode == 0
-    assert json.loads(status.stdout) == {k: v for k, v in cluster.items() if k != "dir"}
+    assert json.loads(status.stdout) == {k: v for k, v in cluster.items() if k not in ("dir", "cwd")}
+    # Everything the cluster writes is under --dir, nothing in the folder it was started from.
+    assert os.listdir(cluster["cwd"]) == []
+    assert {"hdfs", "yarn", "conf", "minicluster.log", "cluster.json"} <= set(os.listdir(cluster["dir"]))
 
 
 def test_a_second_start_is_refused(cluster: dict[str, Any]) -> None:
