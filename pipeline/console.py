@@ -16,10 +16,9 @@ import luigi
 
 from pipeline.formats import DamagedOutputError
 from pipeline.gutenberg import GutenbergError
+from pipeline.luigi_internals import EXECUTION_SUMMARY, TASK_FAILED
 
 LUIGI_LOGGER = "luigi-interface"
-EXECUTION_SUMMARY = "===== Luigi Execution Summary ====="
-TASK_FAILED = "[pid %s] Worker %s failed"  # luigi/worker.py logs a task's exception with this format
 # Faults whose one-line cause (print_failure) says all there is to say: no traceback by default.
 EXPLAINED_FAULTS = (GutenbergError, DamagedOutputError)
 

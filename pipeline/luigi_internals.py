@@ -7,6 +7,8 @@
   traceback. The flag being parsed is found from the frame of `_get_task_kwargs` (luigi/cmdline_parser.py).
 - `import_contrib_hadoop`: the luigi 3.7 and 3.8 wheels lack `luigi.contrib.mrrunner`, which
   luigi.contrib.hadoop imports and ships to Hadoop streaming nodes.
+- `EXECUTION_SUMMARY`, `TASK_FAILED`: how Luigi's own log records are told apart (pipeline/console.py):
+  the execution summary's banner and the format of a failed task's traceback record.
 
 tests/unit/test_luigi_internals.py fails when a Luigi release changes any of these under us.
 """
@@ -26,6 +28,10 @@ import luigi.parameter
 from luigi.configuration import LuigiConfigParser
 
 LUIGI_VERSION = "3.8.1"
+# The banner of luigi/execution_summary.py's summary, and the start of the format luigi/worker.py logs a
+# failed task's exception with.
+EXECUTION_SUMMARY = "===== Luigi Execution Summary ====="
+TASK_FAILED = "[pid %s] Worker %s failed"
 
 
 def use_project_config(path: Path) -> None:

@@ -96,7 +96,9 @@ class WordCountMR(CorpusTask):
         self.set_status_message(f"mrjob job on the {self.runner_name()} runner")
         logger.info("mr_word_count.py %s", shlex.join(args))
         job = MRWordCount(args=args)
-        os.environ.update(spark_environment())  # the spark runner calls spark-submit
+        if self.runner_name() == "spark":
+            # The spark runner starts spark-submit with this process's environment.
+            os.environ.update(spark_environment())
         with _log_to_stderr("mrjob"), job.make_runner() as runner:
             runner.run()
             counts = job.parse_output(runner.cat_output())
@@ -209,9 +211,13 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
             return self._job_output
         return storage.target(storage.word_counts_path(self.engine, self.date, self.period, self.n_books))
 
+    def streaming_dir(self) -> str:
+        """The scratch directory beside the output that the MapReduce job's part files go to."""
+        return self.output().path + "-streaming"
+
     def streaming_target(self) -> luigi.target.FileSystemTarget:
-        """Where the MapReduce job writes: an HDFS directory of part files, or one local file."""
-        path = self.output().path + "-streaming"
+        """Where the MapReduce job writes: on HDFS the directory itself, locally its one part file."""
+        path = self.streaming_dir()
         if storage.is_hdfs(path):
             return storage.target(path, hadoop=True)
         return storage.target(posixpath.join(path, "part-00000"))
@@ -233,7 +239,7 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
     def run(self) -> None:
         final = self.output()
         scratch = self.streaming_target()
-        scratch_dir = posixpath.dirname(scratch.path) if not storage.is_hdfs(scratch.path) else scratch.path
+        scratch_dir = self.streaming_dir()
         fs = final.fs
         if fs.exists(scratch_dir):  # left by a run that was killed
             fs.remove(scratch_dir)

@@ -31,6 +31,15 @@ def test_luigis_config_path_order_with_ours_first() -> None:
     assert "cls.instance().read(cls._config_paths)" in source
 
 
+def test_luigis_own_log_records_are_still_recognisable() -> None:
+    import luigi.execution_summary
+    import luigi.worker
+
+    assert luigi_internals.EXECUTION_SUMMARY in inspect.getsource(luigi.execution_summary)
+    worker = inspect.getsource(luigi.worker.TaskProcess)
+    assert f'logger.exception("{luigi_internals.TASK_FAILED}    %s"' in worker
+
+
 def test_using_the_project_config_twice_adds_it_once() -> None:
     before = list(LuigiConfigParser._config_paths)
     luigi_internals.use_project_config(LUIGI_CFG)
