@@ -59,6 +59,8 @@ ANALYSIS_STEPS = (COUNT_STEP, "per-book statistics", "book words", "vocabulary g
 PROGRESS_PREFIX = "gutenberg-wordcount progress "
 # Spark 4 no longer logs "Bound SparkUI ... started at <url>", the line Luigi's SparkSubmitTask looks for.
 UI_PREFIX = "gutenberg-wordcount ui "
+# A failure the job explains in one line (the pipeline shows that line instead of Spark's stderr).
+ERROR_PREFIX = "gutenberg-wordcount error "
 PROGRESS_INTERVAL_SECONDS = 0.5
 
 
@@ -409,6 +411,26 @@ def run(
         write_one_file(tables["growth"], f"{base}/growth", ["tokens"])
 
 
+def unseen_local_paths(spark: SparkSession, paths: Sequence[str]) -> list[str]:
+    """The file: paths among `paths` that an executor cannot see. Executors on other hosts read and write
+    file: paths on their own disks: a missing input fails the job with a long trace, and a missing output
+    directory would be committed empty by the driver. A check of a few tasks, not in the hot path."""
+    import urllib.parse
+
+    local = [urllib.parse.urlsplit(p).path for p in paths if p.startswith("file:")]
+    context = spark.sparkContext
+    if not local or context.master.startswith("local"):
+        return []
+    slots = max(context.defaultParallelism, 2)
+
+    def missing(_: object) -> list[str]:
+        import os
+
+        return [path for path in local if not os.path.exists(path)]
+
+    return sorted(set(context.parallelize(range(slots), slots).flatMap(missing).collect()))
+
+
 def positive_int(text: str) -> int:
     """`text` as an int of at least 1 (an argparse type)."""
     value = int(text)
@@ -447,6 +469,16 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in defaults.items():
         if not spark.sparkContext.getConf().contains(key):
             spark.conf.set(key, value)
+    unseen = unseen_local_paths(spark, [args.corpus])
+    if unseen:
+        # On spark-submit's stderr (the Python driver's own stderr goes to spark-submit's stdout).
+        spark.sparkContext._jvm.java.lang.System.err.println(
+            f"{ERROR_PREFIX}{unseen[0]} is not visible to the Spark executors ({spark.sparkContext.master}): "
+            "a local storage root needs a local master or a file system every Spark host mounts at the "
+            "same path; use an hdfs:// storage root"
+        )
+        spark.stop()
+        return 3
     steps = ANALYSIS_STEPS if args.analysis else (COUNT_STEP,)
     if spark.sparkContext.uiWebUrl:
         # On spark-submit's stderr, like the progress lines (see Progress._print).

@@ -16,6 +16,7 @@ from pipeline.config import LUIGI_CFG
 # Before any task module: tasks read their defaults from the config when they are instantiated.
 luigi_internals.use_project_config(LUIGI_CFG)
 luigi_internals.install_one_line_errors()
+luigi_internals.ignore_raw_hadoop_keys()
 console.install()
 
 from pipeline.corpus import CorpusParquet, CorpusText  # noqa: E402

@@ -1,6 +1,6 @@
 """What a person sees on the console: Luigi's scheduling chatter only with `--log-level DEBUG`, and one
 line naming the task and the cause when a task fails (with Luigi's traceback too, unless the cause is a
-fault of the site or of a stored file: those are explained by the line itself).
+fault of the site, of a stored file or of the storage: those are explained by the line itself).
 
 The pipeline's own lines (a line per book, the Spark job's progress, warnings) come from child loggers of
 `luigi-interface`, so Luigi's handler prints them at the level `--log-level` sets (INFO by default,
@@ -14,13 +14,14 @@ import sys
 
 import luigi
 
+from pipeline.errors import SparkJobError, StorageUnavailableError
 from pipeline.formats import DamagedOutputError
 from pipeline.gutenberg import GutenbergError
 from pipeline.luigi_internals import EXECUTION_SUMMARY, TASK_FAILED
 
 LUIGI_LOGGER = "luigi-interface"
 # Faults whose one-line cause (print_failure) says all there is to say: no traceback by default.
-EXPLAINED_FAULTS = (GutenbergError, DamagedOutputError)
+EXPLAINED_FAULTS = (GutenbergError, DamagedOutputError, StorageUnavailableError, SparkJobError)
 
 
 class LuigiChatter(logging.Filter):

@@ -7,6 +7,9 @@
   traceback. The flag being parsed is found from the frame of `_get_task_kwargs` (luigi/cmdline_parser.py).
 - `import_contrib_hadoop`: the luigi 3.7 and 3.8 wheels lack `luigi.contrib.mrrunner`, which
   luigi.contrib.hadoop imports and ships to Hadoop streaming nodes.
+- `ignore_raw_hadoop_keys`: luigi.contrib.hadoop reads `[hadoop] command`, `streaming_jar` and
+  `python_executable` with `configuration.get()`, not as parameters of its `hadoop` Config, which then
+  warns that each is "not consumed by the task 'hadoop'" (luigi/task.py).
 - `EXECUTION_SUMMARY`, `TASK_FAILED`: how Luigi's own log records are told apart (pipeline/console.py):
   the execution summary's banner and the format of a failed task's traceback record.
 
@@ -20,6 +23,7 @@ import importlib
 import logging
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -125,6 +129,22 @@ def quiet(logger_name: str, *prefixes: str) -> Iterator[None]:
 # luigi.contrib.hadoop imports the S3 and GCS targets, which warn at import about cloud SDKs this project
 # never uses; every `luigi --module pipeline` run would print those warnings.
 CLOUD_IMPORT_WARNINGS = ("Loading S3 module", "Loading GCP module", "Loading GCS module")
+
+
+RAW_HADOOP_KEYS = ("command", "streaming_jar", "streaming-jar", "python_executable", "python-executable",
+                   "version", "scheduler")  # fmt: skip
+
+
+def ignore_raw_hadoop_keys() -> None:
+    """No UnconsumedParameterWarning for the `[hadoop]` keys luigi.contrib.hadoop reads by itself."""
+    keys = "|".join(re.escape(key) for key in RAW_HADOOP_KEYS)
+    unconsumed = rf"The configuration contains the parameter '(?:{keys})' with value .* "
+    unconsumed += "that is not consumed by the task 'hadoop'\\."
+    warnings.filterwarnings(
+        "ignore",
+        message=unconsumed,
+        category=luigi.parameter.UnconsumedParameterWarning,
+    )
 
 
 def import_contrib_hadoop(stand_in: ModuleType) -> ModuleType:

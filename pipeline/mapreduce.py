@@ -196,7 +196,11 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
 
     engine = "hadoop"
     data_interchange_format = "json"  # json.loads between steps instead of eval
-    n_reduce_tasks = 8
+    n_reduce_tasks = luigi.IntParameter(
+        default=8,
+        significant=False,  # any number of reducers gives the same table
+        description="reduce tasks of the Hadoop streaming job (the local runner reduces in one process)",
+    )
     # Set while the job runs: Luigi's runners write to whatever output() returns.
     _job_output: luigi.target.FileSystemTarget | None = None
 
@@ -229,7 +233,11 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
             raise ValueError(
                 f"{self.output().path}: HDFS output needs Hadoop streaming; set [hadoop] streaming_jar"
             )
-        return luigi_hadoop.DefaultHadoopJobRunner()
+        runner = luigi_hadoop.DefaultHadoopJobRunner()
+        # The job writes a scratch directory that never looks complete; the table is made atomic in run().
+        # Luigi's extra rename would go through its autoconfigured client, which knows no namenode.
+        runner.end_job_with_atomic_move_dir = False
+        return runner
 
     def extra_modules(self) -> list[Any]:
         import jobs
@@ -242,7 +250,7 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         scratch_dir = self.streaming_dir()
         fs = final.fs
         if fs.exists(scratch_dir):  # left by a run that was killed
-            fs.remove(scratch_dir)
+            fs.remove(scratch_dir, skip_trash=True)
         self.set_status_message(f"MapReduce on {type(self.job_runner()).__name__}")
         self._job_output = scratch
         try:
@@ -252,16 +260,18 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         self.set_status_message("Writing the word-count table")
         with final.temporary_path() as tmp:
             formats.write_word_counts(tmp, self.streamed_counts(scratch_dir))
-        fs.remove(scratch_dir)
+        fs.remove(scratch_dir, skip_trash=True)
         self.set_progress_percentage(100)
 
     def streamed_counts(self, scratch_dir: str) -> Iterator[tuple[str, int]]:
         """(word, count) from the job's `word<TAB>count` part files."""
         fs = self.output().fs
-        for name in sorted(fs.listdir(scratch_dir)):
-            if not posixpath.basename(name).startswith("part-"):
+        # The local client lists full paths, luigi's WebHDFS client bare names.
+        names = sorted(posixpath.basename(name) for name in fs.listdir(scratch_dir))
+        for name in names:
+            if not name.startswith("part-"):
                 continue
-            with storage.target(name).open("r") as handle:
+            with storage.target(posixpath.join(scratch_dir, name)).open("r") as handle:
                 for line in handle:
                     word, _, count = line.rstrip("\n").rpartition("\t")
                     yield word, int(count)

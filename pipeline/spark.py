@@ -29,6 +29,7 @@ from luigi.contrib.spark import SparkSubmitTask
 from pipeline import formats, storage
 from pipeline.config import JOBS_DIR, spark, spark_environment
 from pipeline.corpus import CorpusParquet, CorpusTask
+from pipeline.errors import SparkJobError
 from pipeline.topwords import TopWords
 
 logger = logging.getLogger("luigi-interface." + __name__)
@@ -134,9 +135,11 @@ class SparkProgress:
 
     def __init__(self, task: luigi.Task) -> None:
         # Imported here, not at the top: jobs.word_count imports pyspark, which a no-op run never needs.
-        from jobs.word_count import PROGRESS_PREFIX, UI_PREFIX
+        from jobs.word_count import ERROR_PREFIX, PROGRESS_PREFIX, UI_PREFIX
 
         self.progress = re.compile(re.escape(PROGRESS_PREFIX) + r"(\d+)% (.*)$")
+        self.error_prefix = ERROR_PREFIX
+        self.job_error: str | None = None
         self.task = task
         # The job prints its UI address; in cluster mode the driver is remote and spark-submit prints the
         # cluster manager's tracking URL instead.
@@ -146,7 +149,11 @@ class SparkProgress:
         self.logged = -10
 
     def feed(self, line: str) -> bool:
-        """Acts on `line`; True if it was a progress line (not worth keeping for an error message)."""
+        """Acts on `line`; True if it was a progress line (not worth keeping for an error message) or the
+        job's own one-line error (kept in `job_error`)."""
+        if line.startswith(self.error_prefix):
+            self.job_error = line[len(self.error_prefix) :]
+            return True
         match = self.progress.search(line)  # Spark's console bar may precede it on the line
         if match is not None:
             percent, message = int(match.group(1)), match.group(2)
@@ -198,7 +205,7 @@ class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
         if self.output().exists():
             # Counts from before the job wrote a per-book analysis: incomplete, so they are redone.
             logger.warning("%s has no per-book analysis; counting again", self.output().path)
-            self.output().fs.remove(self.output().path)
+            self.output().fs.remove(self.output().path, skip_trash=True)
         self.set_status_message(f"spark-submit on {self.master}")
         self.set_progress_percentage(0)
         with self.output().temporary_path() as tmp:
@@ -234,6 +241,8 @@ class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
         stdout = b"".join(out).decode("utf-8", errors="replace")
         if stdout:
             logger.info("Program stdout:\n%s", stdout)
+        if proc.returncode != 0 and progress.job_error:
+            raise SparkJobError(progress.job_error)
         if proc.returncode != 0:
             raise ExternalProgramRunError(
                 f"Program failed with return code={proc.returncode}:",

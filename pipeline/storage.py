@@ -47,14 +47,13 @@ def target(path: str, binary: bool = False, hadoop: bool = False) -> luigi.targe
     from luigi.contrib.hdfs import HdfsTarget
     from luigi.contrib.hdfs.config import get_configured_hdfs_client
 
-    if hadoop:
-        from luigi.contrib.hdfs.hadoopcli_clients import create_hadoopcli_client
+    from pipeline.hdfs import HadoopCliClient, webhdfs_target
 
-        return HdfsTarget(path, format=fmt, fs=create_hadoopcli_client())
-    if get_configured_hdfs_client() != "webhdfs":
+    client = get_configured_hdfs_client()
+    if hadoop or client == "hadoopcli":
+        return HdfsTarget(path, format=fmt, fs=HadoopCliClient())
+    if client != "webhdfs":
         return HdfsTarget(path, format=fmt)
-    from pipeline.hdfs import webhdfs_target
-
     return webhdfs_target(path, fmt)
 
 

@@ -42,6 +42,16 @@ def is_our_daemon(pid: int, java_class: str) -> bool:
     return java_class.encode() in cmdline
 
 
+def has_exited(pid: int) -> bool:
+    """True once `pid` is gone or a zombie. While a JVM starts, /proc/PID/cmdline can read empty under
+    load, so is_our_daemon() is no test of whether a process just spawned has died."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state == "Z"
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

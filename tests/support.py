@@ -9,6 +9,7 @@ import http.server
 import importlib.util
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -260,11 +261,58 @@ def offline_args(
 
 
 def run_luigi(
-    *args: str, cwd: Path, timeout: float = 600, merged: bool = False
+    *args: str, cwd: Path, timeout: float = 600, merged: bool = False, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The real `luigi` command, as a user types it, in a subprocess; `merged`: stderr into stdout, in
-    the order a terminal would show them."""
-    luigi_bin = Path(sys.executable).parent / "luigi"
-    command = [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", *args]
+    the order a terminal would show them; `env`: variables added to this process's environment."""
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if merged else {"capture_output": True}
-    return subprocess.run(command, cwd=cwd, text=True, timeout=timeout, check=False, **streams)
+    environment = {**os.environ, **env} if env else None
+    return subprocess.run(
+        luigi_command(*args), cwd=cwd, text=True, timeout=timeout, check=False, env=environment, **streams
+    )
+
+
+def luigi_command(*args: str) -> list[str]:
+    luigi_bin = Path(sys.executable).parent / "luigi"
+    return [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", *args]
+
+
+def start_luigi(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """The luigi command in a session of its own, so every process it starts can be found afterwards."""
+    environment = {**os.environ, **env} if env else None
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            luigi_command(*args), cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=environment,
+        )  # fmt: skip
+
+
+def session_processes(session: int) -> list[tuple[int, str]]:
+    """(pid, command) of the live processes of a session, from the process table."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append((int(entry.name), command))
+    return found
+
+
+def kill_session(session: int) -> None:
+    for pid, _ in session_processes(session):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(what)

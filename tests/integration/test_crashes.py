@@ -2,69 +2,32 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from jobs import textrules
-from tests.support import REPO, MirrorServer, mirror_body, mirror_dir, offline_args, run_luigi
+from tests.support import (
+    REPO,
+    MirrorServer,
+    kill_session,
+    mirror_body,
+    mirror_dir,
+    offline_args,
+    run_luigi,
+    session_processes,
+    start_luigi,
+    wait_until,
+)
 
 DAY = datetime.date(2026, 11, 20)
 TOP5 = [1342, 1232, 11, 76, 2591]
 RUN = f"yesterday/{DAY.isoformat()}"
-
-
-def luigi_command(*args: str) -> list[str]:
-    luigi_bin = Path(sys.executable).parent / "luigi"
-    return [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", *args]
-
-
-def start_luigi(*args: str, log: Path) -> subprocess.Popen[bytes]:
-    """The luigi command in a session of its own, so every process it starts can be found afterwards."""
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            luigi_command(*args), cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def session_processes(session: int) -> list[tuple[int, str]]:
-    """(pid, command) of the live processes of a session, from the process table."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            found.append((int(entry.name), command))
-    return found
-
-
-def kill_session(session: int) -> None:
-    for pid, _ in session_processes(session):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(what)
 
 
 def finished_downloads(root: Path) -> set[int]:

@@ -70,7 +70,9 @@ def test_quick_run(tmp_path: Path) -> None:
     assert runs[("main-noop", 0)]["wall_s"] < runs[("main-cold", 0)]["wall_s"]
 
     markdown = (tmp_path / "quick" / "results.md").read_text()
-    assert f"| {body_mib:.0f} MiB | our Spark job (spark-submit, local[2]) | ours |" in markdown
+    assert f"| {body_mib:.0f} MiB | local disk | our Spark job (spark-submit, local[2]) | ours |" in markdown
+    assert all(runs[(tool, 3)]["storage"] == "local disk" for tool in TOOLS)
+    assert "Mini HDFS" not in markdown  # --quick starts no Hadoop
     assert "| README main command, no-op rerun |" in markdown
     assert len([t for t in results["targets"] if t["measured"] is not None]) == 12  # no scaling row: one size
     assert (tmp_path / "quick" / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

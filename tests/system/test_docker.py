@@ -1,39 +1,54 @@
 """docker/Dockerfile and docker/compose.yaml refer only to things the project has (no Docker engine here).
 
 The compose checks parse the file with yaml.safe_load and compare each service's command with what it
-names: the executables, the Luigi task and flags (parsed by Luigi's own command-line parser), the
-ports, the shared `data` volume and the Gutenberg mirror mount.
+names: the executables, the Luigi task and flags (parsed by Luigi's own command-line parser), the mini
+cluster's flags (parsed by scripts/hadoop-cluster's own argparse parser), the ports, the volumes and the
+Gutenberg mirror mount.
 """
 
 from __future__ import annotations
 
+import argparse
 import configparser
+import importlib.machinery
+import importlib.util
 import inspect
 import json
 import os
 import shlex
 import sys
 import tomllib
+import types
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import luigi
 import luigi.interface
+import pytest
 import yaml
 from luigi.cmdline_parser import CmdlineParser
+from luigi.contrib.hdfs.webhdfs_client import webhdfs
 
 import pipeline
 import pipeline.config
+import pipeline.storage
+from pipeline.hdfs import ReadableWebHdfsTarget
 from tests.support import REPO
 
 DOCKER_DIR = REPO / "docker"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 COMPOSE = DOCKER_DIR / "compose.yaml"
 IMAGE = "gutenberg-wordcount"
-SERVICES = {"luigid", "spark-master", "spark-worker", "pipeline", "tests"}
+SERVICES = {"luigid", "spark-master", "spark-worker", "hadoop", "pipeline", "tests"}
 # Flags of luigi.interface.core, which has no section prefix on the command line.
 LUIGI_CORE_FLAGS = {"--scheduler-host", "--scheduler-port", "--workers"}
+# Sections of Luigi's own (not pipeline.config's) whose flags the pipeline service sets.
+LUIGI_SECTIONS = {"webhdfs": webhdfs}
+HADOOP_CLUSTER = REPO / "scripts" / "hadoop-cluster"
+HADOOP_DIR = "/app/data/hadoop-cluster"
+MAVEN_BUILD = "mvn -q -B -f scripts/hadoop/pom.xml compile dependency:build-classpath"
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -72,6 +87,10 @@ def published(name: str) -> dict[int, int]:
     return {int(container): int(host) for host, container in pairs}
 
 
+def runs() -> list[str]:
+    return [args for op, args in instructions() if op == "RUN"]
+
+
 def luigi_flags(args: list[str]) -> list[str]:
     """The `--flag value` options of a luigi command: everything after the task name."""
     return args[args.index("--module") + 3 :: 2]
@@ -89,12 +108,58 @@ def config_parameter(option: str) -> tuple[str, str] | None:
     return None
 
 
+def luigi_parameter(option: str) -> tuple[str, str] | None:
+    """The (section, parameter) of one of Luigi's own config classes a flag sets, or None."""
+    if option in LUIGI_CORE_FLAGS:
+        param = option.removeprefix("--").replace("-", "_")
+        return ("core", param) if param in dict(luigi.interface.core.get_params()) else None
+    for section, cls in LUIGI_SECTIONS.items():
+        param = option.removeprefix(f"--{section}-").replace("-", "_")
+        if option.startswith(f"--{section}-") and param in dict(cls.get_params()):
+            return section, param
+    return None
+
+
+@pytest.fixture
+def hadoop_cluster(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """scripts/hadoop-cluster as a module (it has no .py suffix; it imports `daemons` from scripts/)."""
+    monkeypatch.syspath_prepend(str(HADOOP_CLUSTER.parent))
+    loader = importlib.machinery.SourceFileLoader("hadoop_cluster", str(HADOOP_CLUSTER))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def parse_hadoop_cluster(
+    hadoop_cluster: types.ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[list[str]], argparse.Namespace]:
+    """The Namespace the script's own main() parses `args` into, with the commands it would run stubbed."""
+
+    commands = ("start", "stop", "status", "datanode")
+    # main() looks its commands up by global name, so the stubs replace them: nothing is started here.
+    assert set(commands) <= set(hadoop_cluster.main.__code__.co_names)
+
+    def parse(args: list[str]) -> argparse.Namespace:
+        parsed: list[argparse.Namespace] = []
+        for name in commands:
+            monkeypatch.setattr(hadoop_cluster, name, lambda namespace: parsed.append(namespace) or 0)
+        assert hadoop_cluster.main(args) == 0
+        assert len(parsed) == 1
+        return parsed[0]
+
+    return parse
+
+
 def test_base_image_is_python_3_11_and_java_17_is_installed() -> None:
     steps = instructions()
     assert steps[0] == ("FROM", "python:3.11-slim-bookworm")
-    runs = " ".join(args for op, args in steps if op == "RUN")
-    assert "openjdk-17-jre-headless" in runs
-    assert "procps" in runs
+    packages = runs()[0].split("--no-install-recommends", 1)[1].split("&&")[0].split()
+    # A JDK (its javac compiles the mini cluster's Java main; it brings the JRE) and Maven, as in .ci/run.
+    assert packages == ["openjdk-17-jdk-headless", "maven", "procps"]
+    assert "openjdk-17-jdk-headless maven" in (REPO / ".ci" / "run").read_text()
 
 
 def test_every_copied_path_exists_and_is_not_ignored() -> None:
@@ -102,6 +167,7 @@ def test_every_copied_path_exists_and_is_not_ignored() -> None:
     copies = [shlex.split(args) for op, args in instructions() if op == "COPY"]
     sources = [src for parts in copies for src in parts[:-1]]
     assert sources == [
+        "scripts/hadoop",
         "pyproject.toml",
         "README.md",
         "jobs",
@@ -118,6 +184,8 @@ def test_every_copied_path_exists_and_is_not_ignored() -> None:
     assert "!data/README.md" in ignored
     # The image has no docker/ folder, so the suite it runs leaves out these checks of the repository.
     assert "tests/system/test_docker.py" in ignored
+    # The image builds its own scripts/hadoop/target; a checkout's would name jars in the host's ~/.m2.
+    assert "scripts/hadoop/target" in ignored
 
 
 def test_installed_extra_exists_and_command_is_the_readme_test_command() -> None:
@@ -132,11 +200,11 @@ def test_installed_extra_exists_and_command_is_the_readme_test_command() -> None
 
 
 def test_image_exposes_the_scheduler_and_spark_ports() -> None:
-    assert exposed_ports() == [8082, 7077, 8080, 8081]
+    assert exposed_ports() == [8082, 7077, 8080, 8081, 8020, 9870]
     assert dict(instructions())["WORKDIR"] == "/app"
 
 
-def test_compose_has_exactly_the_five_services_all_built_from_the_project_dockerfile() -> None:
+def test_compose_has_exactly_the_six_services_all_built_from_the_project_dockerfile() -> None:
     spec = compose()
     assert "version" not in spec
     assert set(spec["services"]) == SERVICES
@@ -158,6 +226,7 @@ def test_every_command_executable_exists_in_the_repo_or_beside_python() -> None:
         "luigid": "scripts/luigid",
         "spark-master": "spark-class",
         "spark-worker": "spark-class",
+        "hadoop": "scripts/hadoop-cluster",
         "pipeline": "luigi",
         "tests": "python",
     }
@@ -195,24 +264,27 @@ def test_pipeline_command_runs_a_task_of_the_pipeline_package() -> None:
 
 def test_every_pipeline_flag_is_a_luigi_core_flag_or_a_config_parameter() -> None:
     flags = luigi_flags(command("pipeline"))
-    assert flags == ["--scheduler-host", "--scheduler-port", "--spark-master", "--workers"]
-    core_params = dict(luigi.interface.core.get_params())
-    resolved = {}
-    for option in flags:
-        if option in LUIGI_CORE_FLAGS:
-            param = option.removeprefix("--").replace("-", "_")
-            assert param in core_params, option
-            resolved[option] = ("core", param)
-        else:
-            resolved[option] = config_parameter(option)
+    assert flags == [
+        "--scheduler-host",
+        "--scheduler-port",
+        "--spark-master",
+        "--workers",
+        "--storage-root",
+        "--webhdfs-port",
+    ]
+    resolved = {option: luigi_parameter(option) or config_parameter(option) for option in flags}
     assert resolved == {
         "--scheduler-host": ("core", "scheduler_host"),
         "--scheduler-port": ("core", "scheduler_port"),
         "--spark-master": ("spark", "master"),
         "--workers": ("core", "workers"),
+        "--storage-root": ("storage", "root"),
+        "--webhdfs-port": ("webhdfs", "port"),
     }
     assert config_parameter("--spark-no-such-key") is None
     assert config_parameter("--gutenberg-base-url") == ("gutenberg", "base_url")
+    assert luigi_parameter("--webhdfs-no-such-key") is None
+    assert luigi_parameter("--storage-root") is None
 
 
 def test_luigi_parses_the_pipeline_command_into_the_compose_settings() -> None:
@@ -224,6 +296,13 @@ def test_luigi_parses_the_pipeline_command_into_the_compose_settings() -> None:
         assert pipeline.config.spark().master == "spark://spark-master:7077"
         # WordCountSpark hands that master to spark-submit.
         assert task.word_count_task().master == "spark://spark-master:7077"
+        assert pipeline.config.storage().root == "hdfs://hadoop:8020/gw"
+        assert webhdfs().port == 9870
+        # Every output is a WebHDFS target on the NameNode the root names, at the --webhdfs-port.
+        target = pipeline.storage.target(pipeline.storage.join("top_books"))
+        assert type(target) is ReadableWebHdfsTarget
+        assert target.path == "hdfs://hadoop:8020/gw/top_books"
+        assert target.fs.url == "http://hadoop:9870"
 
 
 def test_scheduler_port_is_the_same_in_luigid_the_pipeline_the_published_port_and_luigi_cfg() -> None:
@@ -250,26 +329,37 @@ def test_spark_master_url_names_the_master_service_and_its_published_port() -> N
     assert published("spark-worker") == {8081: 8081}
     assert command("spark-worker")[-1] == url
     assert service("spark-worker")["depends_on"] == ["spark-master"]
-    assert service("pipeline")["depends_on"] == ["luigid", "spark-master", "spark-worker"]
+    # The pipeline waits for HDFS to be healthy (out of safe mode, a DataNode live), not just started.
+    assert service("pipeline")["depends_on"] == {
+        "luigid": {"condition": "service_started"},
+        "spark-master": {"condition": "service_started"},
+        "spark-worker": {"condition": "service_started"},
+        "hadoop": {"condition": "service_healthy"},
+    }
     # Executors connect back to the driver by its host name, which other containers resolve only through
     # the service alias: `docker compose run` adds it with --use-aliases.
     assert service("pipeline")["hostname"] == "pipeline"
     assert "docker compose -f docker/compose.yaml run --rm --use-aliases pipeline" in COMPOSE.read_text()
 
 
-def test_data_volume_is_the_storage_root_shared_by_luigid_the_worker_and_the_driver() -> None:
+def test_data_volume_holds_luigids_state_and_the_hadoop_volume_the_mini_clusters_dir() -> None:
     spec = compose()
-    assert set(spec["volumes"]) == {"data"}
-    mounting = {name for name, svc in spec["services"].items() if "data:/app/data" in svc.get("volumes", [])}
-    assert mounting == {"luigid", "spark-worker", "pipeline"}
+    assert spec["volumes"] == {"data": None, "hadoop": None}
+    mounts = {name: svc["volumes"] for name, svc in spec["services"].items() if "volumes" in svc}
+    # With an hdfs:// root the driver and the executors share no local files: neither mounts a volume.
+    assert mounts == {
+        "luigid": ["data:/app/data"],
+        "hadoop": [f"hadoop:{HADOOP_DIR}"],
+        "tests": service("tests")["volumes"],
+    }
+    assert flag("hadoop", "--dir") == HADOOP_DIR
     cfg = configparser.ConfigParser()
     cfg.read(REPO / "conf" / "luigi.cfg")
-    # /app is the image's WORKDIR and [storage] root is relative to it.
-    root = cfg.get("storage", "root")
-    assert f"{dict(instructions())['WORKDIR']}/{root}" == "/app/data"
-    # luigid runs in /app too: its state and task-history database land on the same volume.
-    assert Path(cfg.get("scheduler", "state_path")).parts[0] == root
-    assert Path(cfg.get("task_history", "db_connection").removeprefix("sqlite:///")).parts[0] == root
+    # luigid runs in /app, the image's WORKDIR: its relative state and task-history paths land on `data`.
+    workdir = Path(dict(instructions())["WORKDIR"])
+    history_db = cfg.get("task_history", "db_connection").removeprefix("sqlite:///")
+    assert workdir / cfg.get("scheduler", "state_path") == Path("/app/data/luigid/state.pickle")
+    assert workdir / history_db == Path("/app/data/luigid/task-history.db")
 
 
 def test_tests_service_mounts_the_shared_mirror_read_only_where_the_image_expects_it() -> None:
@@ -291,5 +381,82 @@ def test_exposed_and_published_ports_are_the_same_set() -> None:
     containers = [port for name in SERVICES for port in published(name)]
     assert sorted(containers) == sorted(exposed_ports())
     hosts = [entry.split(":")[0] for name in SERVICES for entry in service(name).get("ports", [])]
-    # Published on loopback only: luigid and a Spark standalone master accept anyone who connects.
+    # Published on loopback only: luigid, a Spark standalone master and this HDFS accept anyone who connects.
     assert hosts == ["127.0.0.1"] * len(exposed_ports())
+
+
+def test_hadoop_service_runs_the_mini_cluster_in_the_foreground_as_the_hadoop_host(
+    parse_hadoop_cluster: Callable[[list[str]], argparse.Namespace],
+) -> None:
+    args = parse_hadoop_cluster(command("hadoop")[1:])
+    assert vars(args) == {
+        "dir": HADOOP_DIR,
+        "timeout": 180,
+        "command": "start",
+        "hdfs_port": 8020,
+        "webhdfs_port": 9870,
+        "node_memory_mb": 4096,
+        "heap": "2g",
+        "host": "hadoop",
+        "foreground": True,
+    }
+    # HDFS hands clients --host as the NameNode's and the DataNode's name: the name of the service that
+    # runs this command, which every container on the compose network resolves.
+    services = compose()["services"]
+    assert [name for name, svc in services.items() if svc["command"] == command("hadoop")] == [args.host]
+
+
+def test_hadoop_healthcheck_is_the_scripts_status_of_the_same_dir(
+    parse_hadoop_cluster: Callable[[list[str]], argparse.Namespace],
+) -> None:
+    check = service("hadoop")["healthcheck"]
+    assert check["test"][:2] == ["CMD", command("hadoop")[0]]
+    args = parse_hadoop_cluster(check["test"][2:])
+    assert vars(args) == {"dir": HADOOP_DIR, "timeout": 180, "command": "status"}
+    assert args.dir == flag("hadoop", "--dir")
+    # Failures do not count while the cluster starts, which `start` allows --timeout (180 s) for.
+    assert check["start_period"] == "180s"
+    assert (check["interval"], check["timeout"], check["retries"]) == ("10s", "15s", 3)
+
+
+def test_hdfs_ports_are_published_as_the_ports_the_cluster_listens_on(
+    parse_hadoop_cluster: Callable[[list[str]], argparse.Namespace],
+) -> None:
+    args = parse_hadoop_cluster(command("hadoop")[1:])
+    assert published("hadoop") == {args.hdfs_port: args.hdfs_port, args.webhdfs_port: args.webhdfs_port}
+    assert published("hadoop") == {8020: 8020, 9870: 9870}
+    assert service("hadoop")["ports"] == ["127.0.0.1:8020:8020", "127.0.0.1:9870:9870"]
+
+
+def test_pipeline_storage_root_and_webhdfs_port_name_the_hadoop_service(
+    parse_hadoop_cluster: Callable[[list[str]], argparse.Namespace],
+) -> None:
+    cluster = parse_hadoop_cluster(command("hadoop")[1:])
+    with CmdlineParser.global_instance(command("pipeline")[1:]):
+        root = pipeline.config.storage().root
+        webhdfs_port = webhdfs().port
+    parts = urllib.parse.urlsplit(root)
+    assert (parts.scheme, parts.hostname, parts.port, parts.path) == ("hdfs", "hadoop", 8020, "/gw")
+    assert parts.hostname == cluster.host
+    assert parts.port == cluster.hdfs_port
+    assert webhdfs_port == cluster.webhdfs_port == 9870
+    assert "hadoop" in service("pipeline")["depends_on"]
+
+
+def test_image_builds_the_mini_cluster_with_the_ci_maven_command(hadoop_cluster: types.ModuleType) -> None:
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert [line for line in ci if line.startswith("mvn ")] == [MAVEN_BUILD]
+    assert [args for args in runs() if "mvn" in args] == [MAVEN_BUILD]
+    steps = instructions()
+    build = steps.index(("RUN", MAVEN_BUILD))
+    # The build step sees the pom and the Java main: scripts/hadoop is copied whole, right before it.
+    assert steps[build - 1] == ("COPY", "scripts/hadoop ./scripts/hadoop")
+    assert (REPO / "scripts" / "hadoop" / "pom.xml").is_file()
+    assert (
+        REPO / "scripts" / "hadoop" / "src" / "main" / "java" / "gutenberg" / "MiniCluster.java"
+    ).is_file()
+    # ... and leaves the classpath where the script reads it, relative to the script (in /app/scripts).
+    assert hadoop_cluster.PROJECT == REPO / "scripts" / "hadoop"
+    pom = (REPO / "scripts" / "hadoop" / "pom.xml").read_text()
+    assert "<mdep.outputFile>${project.build.directory}/classpath.txt</mdep.outputFile>" in pom
+    assert hadoop_cluster.MAIN_CLASS == "gutenberg.MiniCluster"

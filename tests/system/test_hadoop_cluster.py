@@ -1,6 +1,6 @@
-"""A real Hadoop on 127.0.0.1 (scripts/hadoop-cluster: Hadoop 3.5.0's MiniDFSCluster and MiniMRYarnCluster),
-checked through the NameNode's WebHDFS REST API and the ResourceManager's REST API, and the pipeline on an
-hdfs:// storage root of it."""
+"""scripts/hadoop-cluster: a real Hadoop on 127.0.0.1 (Hadoop 3.5.0's MiniDFSCluster and
+MiniMRYarnCluster), checked through the NameNode's WebHDFS REST API and the ResourceManager's REST API.
+The pipeline on it is tests/system/test_hadoop_pipeline.py."""
 
 from __future__ import annotations
 
@@ -8,50 +8,14 @@ import json
 import os
 import socket
 import subprocess
-import sys
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import REPO, MirrorServer, expected_top_words_csv, offline_args, run_luigi
+from tests.system.hadoop import HADOOP, cluster_command, get_json, listing, start_cluster, webhdfs_read
 
 pytestmark = pytest.mark.hadoop
-
-SCRIPT = REPO / "scripts" / "hadoop-cluster"
-HADOOP = REPO / "scripts" / "hadoop" / "bin" / "hadoop"
-DAY = "2026-11-20"
-TOP3 = [1342, 1232, 11]
-
-
-def cluster_command(
-    directory: Path, *args: str, timeout: float = 300, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--dir", str(directory), *args],
-        capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd,
-    )  # fmt: skip
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
-
-
-def webhdfs(cluster: dict[str, Any], path: str, op: str) -> Any:
-    return get_json(f"{cluster['webhdfs']}/webhdfs/v1{path}?op={op}")
-
-
-def webhdfs_read(cluster: dict[str, Any], path: str) -> bytes:
-    # OPEN answers with a redirect to the DataNode, which urllib follows.
-    with urllib.request.urlopen(f"{cluster['webhdfs']}/webhdfs/v1{path}?op=OPEN", timeout=10) as response:
-        return response.read()
-
-
-def listing(cluster: dict[str, Any], path: str) -> list[str]:
-    return sorted(f["pathSuffix"] for f in webhdfs(cluster, path, "LISTSTATUS")["FileStatuses"]["FileStatus"])
 
 
 def process_state(pid: int) -> str | None:
@@ -68,18 +32,8 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    directory = tmp_path_factory.mktemp("hadoop-cluster")
-    elsewhere = tmp_path_factory.mktemp("elsewhere")
-    started = cluster_command(directory, "start", cwd=elsewhere)
-    assert started.returncode == 0, started.stderr[-3000:]
-    state = json.loads(started.stdout)
-    yield {**state, "dir": directory, "cwd": elsewhere}
-    cluster_command(directory, "stop")
-
-
-def test_start_writes_the_addresses_and_both_services_are_up(cluster: dict[str, Any]) -> None:
+def test_start_writes_the_addresses_and_both_services_are_up(hadoop_cluster: dict[str, Any]) -> None:
+    cluster = hadoop_cluster
     assert cluster["hdfs"].startswith("hdfs://127.0.0.1:")
     assert cluster["webhdfs"].startswith("http://127.0.0.1:")
     assert cluster["resourcemanager"].startswith("http://127.0.0.1:")
@@ -104,7 +58,8 @@ def test_start_writes_the_addresses_and_both_services_are_up(cluster: dict[str, 
     assert {"hdfs", "yarn", "conf", "minicluster.log", "cluster.json"} <= set(os.listdir(cluster["dir"]))
 
 
-def test_a_second_start_is_refused(cluster: dict[str, Any]) -> None:
+def test_a_second_start_is_refused(hadoop_cluster: dict[str, Any]) -> None:
+    cluster = hadoop_cluster
     again = cluster_command(cluster["dir"], "start")
     assert again.returncode == 1
     assert again.stderr.strip() == (
@@ -112,7 +67,10 @@ def test_a_second_start_is_refused(cluster: dict[str, Any]) -> None:
     )
 
 
-def test_the_hadoop_command_and_webhdfs_see_the_same_files(cluster: dict[str, Any], tmp_path: Path) -> None:
+def test_the_hadoop_command_and_webhdfs_see_the_same_files(
+    hadoop_cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    cluster = hadoop_cluster
     env = {**os.environ, "HADOOP_CONF_DIR": cluster["conf_dir"]}
     version = subprocess.run([str(HADOOP), "version"], capture_output=True, text=True, env=env, check=True)
     assert version.stdout.splitlines()[0] == "Hadoop 3.5.0"
@@ -128,36 +86,8 @@ def test_the_hadoop_command_and_webhdfs_see_the_same_files(cluster: dict[str, An
     assert ls.stdout.splitlines()[-1].endswith(" /checks/words.txt")
 
 
-@pytest.mark.spark
-def test_top_words_spark_on_an_hdfs_root(
-    cluster: dict[str, Any], mirror: MirrorServer, spark_submit_log
-) -> None:
-    wrapper, log = spark_submit_log
-    root = f"{cluster['hdfs']}/gw"
-    port = cluster["webhdfs"].rsplit(":", 1)[1]
-    args = ["TopWordsSpark", *offline_args(mirror.url, Path("unused"), n_books=3, date=DAY)]
-    args = [a for a in args if a not in ("--storage-root", "unused")]
-    args += ["--storage-root", root, "--webhdfs-port", port, "--spark-spark-submit", str(wrapper)]
-    first = run_luigi(*args, cwd=REPO)
-    assert first.returncode == 0, first.stderr[-3000:]
-    run = f"yesterday/{DAY}/books-3"
-    assert listing(cluster, "/gw") == ["corpus", "raw", "timings", "top_books", "top_words", "word_counts"]
-    assert listing(cluster, "/gw/raw") == sorted(str(i) for i in TOP3)
-    assert listing(cluster, f"/gw/corpus/{run}") == ["_books.json", "part-00000.parquet"]
-    assert "_SUCCESS" in listing(cluster, f"/gw/word_counts/spark/{run}")
-    report = f"/gw/top_words/spark/{run}/top-50_stop-english"
-    assert webhdfs_read(cluster, report + ".csv").decode() == expected_top_words_csv(TOP3, 50, "english")
-    assert webhdfs_read(cluster, report + ".png")[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(log.read_text().splitlines()) == 1
-
-    mirror.requests.clear()
-    again = run_luigi(*args, cwd=REPO)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert mirror.requests == []
-    assert len(log.read_text().splitlines()) == 1
-
-
-def test_stop_ends_only_what_it_started(cluster: dict[str, Any]) -> None:
+def test_stop_ends_only_what_it_started(tmp_path: Path) -> None:
+    cluster = start_cluster(tmp_path)
     stopped = cluster_command(cluster["dir"], "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.stdout.strip() == f"{cluster['hdfs']}: stopped 1 process"
