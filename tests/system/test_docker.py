@@ -271,6 +271,7 @@ def test_every_pipeline_flag_is_a_luigi_core_flag_or_a_config_parameter() -> Non
         "--workers",
         "--storage-root",
         "--webhdfs-port",
+        "--spark-conf",
     ]
     resolved = {option: luigi_parameter(option) or config_parameter(option) for option in flags}
     assert resolved == {
@@ -280,6 +281,7 @@ def test_every_pipeline_flag_is_a_luigi_core_flag_or_a_config_parameter() -> Non
         "--workers": ("core", "workers"),
         "--storage-root": ("storage", "root"),
         "--webhdfs-port": ("webhdfs", "port"),
+        "--spark-conf": ("spark", "conf"),
     }
     assert config_parameter("--spark-no-such-key") is None
     assert config_parameter("--gutenberg-base-url") == ("gutenberg", "base_url")
@@ -303,6 +305,11 @@ def test_luigi_parses_the_pipeline_command_into_the_compose_settings() -> None:
         assert type(target) is ReadableWebHdfsTarget
         assert target.path == "hdfs://hadoop:8020/gw/top_books"
         assert target.fs.url == "http://hadoop:9870"
+        # The [spark] conf of conf/luigi.cfg, plus what executors in other containers need for HDFS.
+        cfg = configparser.ConfigParser()
+        cfg.read(REPO / "conf" / "luigi.cfg")
+        extra = "spark.hadoop.dfs.client.use.datanode.hostname=true"
+        assert pipeline.config.spark().conf == cfg.get("spark", "conf") + "|" + extra
 
 
 def test_scheduler_port_is_the_same_in_luigid_the_pipeline_the_published_port_and_luigi_cfg() -> None:

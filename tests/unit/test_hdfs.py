@@ -116,3 +116,49 @@ def test_spark_submit_gets_the_hdfs_uris_unchanged(hdfs_root) -> None:
 def test_local_root_still_gives_local_targets(tmp_path) -> None:
     with ConfigOverride("storage", "root", str(tmp_path)):
         assert type(CorpusParquet(date=DAY, n_books=2).output()) is luigi.LocalTarget
+
+
+def test_hadoop_command_targets_publish_by_rename(hdfs_root) -> None:
+    from pipeline.hdfs import HadoopCliClient
+
+    assert type(storage.target(f"{ROOT}/x", hadoop=True).fs) is HadoopCliClient
+    with ConfigOverride("hdfs", "client", "hadoopcli"):
+        assert type(storage.target(f"{ROOT}/x").fs) is HadoopCliClient
+
+
+def test_an_unreachable_datanode_is_one_line_naming_the_uri() -> None:
+    import requests
+
+    client = UriWebHdfsClient("namenode:8020")
+    refused = requests.ConnectionError(
+        "HTTPConnectionPool(host='10.0.0.7', port=9864): Max retries exceeded (Caused by "
+        'NewConnectionError("...: Failed to establish a new connection: [Errno 111] Connection refused"))'
+    )
+    error = client.unavailable(
+        "http://10.0.0.7:9864/webhdfs/v1/user/gw/raw/11/pg11.txt?op=CREATE", {}, refused
+    )
+    assert str(error) == (
+        "hdfs://namenode:8020/user/gw/raw/11/pg11.txt: cannot write: "
+        "HDFS DataNode 10.0.0.7:9864 unreachable (Connection refused)"
+    )
+    listed = client.unavailable("http://namenode:9870/webhdfs/v1/user/gw", {"op": "LISTSTATUS"}, refused)
+    assert str(listed) == (
+        "hdfs://namenode:8020/user/gw: cannot look up: "
+        "HDFS NameNode namenode:9870 unreachable (Connection refused)"
+    )
+
+
+def test_the_luigi_config_of_raw_hadoop_keys_warns_of_nothing() -> None:
+    import warnings
+
+    from pipeline.mapreduce import luigi_hadoop
+
+    with ConfigOverride("hadoop", "streaming_jar", "/x.jar"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        import pipeline  # noqa: F401 - installs the filter once more, which must be harmless
+        from pipeline.luigi_internals import ignore_raw_hadoop_keys
+
+        ignore_raw_hadoop_keys()
+        luigi_hadoop.hadoop._unconsumed_params = set()
+        luigi_hadoop.hadoop()
+    assert [str(w.message) for w in caught] == []
