@@ -9,9 +9,15 @@ table, a JSON file and a throughput plot under `[storage] root`/benchmarks/<mode
     python benchmarks/bench.py              # 64 MiB, 256 MiB, 1 GiB (about 40 minutes on 2 cores)
     python benchmarks/bench.py --quick      # 3 MiB, under two minutes (CI)
     python benchmarks/bench.py --sizes 16,64 --tools spark,tr-sort-uniq
+    python benchmarks/bench.py --sizes 256 --tools spark,hadoop,spark-hdfs,hadoop-hdfs --no-end-to-end
+
+The HDFS rows (tools spark-hdfs and hadoop-hdfs, or --hdfs for both) run after every local row, on a
+mini HDFS and YARN started for them under the run directory and stopped at the end, on a copy of each
+corpus; only they run while it is up.
 
 The parts: corpora.py (the corpora), measure.py (timing one command), tools.py (what is timed),
-report.py with targets.json (the targets and the files written).
+minihdfs.py (the mini HDFS and the corpora's copies), report.py with targets.json (the targets and the
+files written).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from pathlib import Path
 import luigi
 from corpora import Corpus, build_corpora
 from measure import Run, log
+from minihdfs import mini_cluster, upload
 from report import Report, machine, markdown, targets, write
 from tools import Tool, floor_and_end_to_end, run_tool, tool_table
 
@@ -54,24 +61,35 @@ def check_identical(tables: dict[str, dict[str, int]], size: float) -> None:
     )
 
 
-def run_corpus(corpus: Corpus, tools: list[Tool], workdir: Path) -> list[Run]:
-    """Every tool that takes this corpus's size, then each table compared with our engines' one table."""
+Result = tuple[Tool, Run, dict[str, int]]
+
+
+def run_corpus(corpus: Corpus, tools: list[Tool], workdir: Path) -> list[Result]:
+    """Every tool that takes this corpus's size, with its run and its word table."""
     taken = [tool for tool in tools if corpus.size_mib <= tool.max_mib]
-    runs = [run_tool(tool, corpus, workdir) for tool in taken]
-    ours = {tool.name: counts for tool, (_, counts) in zip(taken, runs, strict=True) if tool.ours}
+    return [(tool, *run_tool(tool, corpus, workdir)) for tool in taken]
+
+
+def compare(results: list[Result], size: float) -> None:
+    """Our engines' tables on one corpus must agree; then each run is marked same as ours or not."""
+    ours = {tool.name: counts for tool, _, counts in results if tool.ours}
     if ours:
-        check_identical(ours, corpus.size_mib)
+        check_identical(ours, size)
         reference = next(iter(ours.values()))
-        for run, counts in runs:
+        for _, run, counts in results:
             run.same_as_ours = counts == reference
-    return [run for run, _ in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small corpus (CI smoke run)")
     parser.add_argument("--sizes", help="corpus sizes in MiB, comma-separated (default 64,256,1024)")
-    parser.add_argument("--tools", help="comma-separated subset of the tools")
+    parser.add_argument(
+        "--tools", help="comma-separated subset of the tools (default all but the HDFS ones, *-hdfs)"
+    )
+    parser.add_argument(
+        "--hdfs", action="store_true", help="also the HDFS rows (spark-hdfs, hadoop-hdfs) on a mini HDFS"
+    )
     parser.add_argument("--root", help="working directory (default [storage] root/benchmarks)")
     parser.add_argument("--no-end-to-end", action="store_true", help="skip the floor and main-command runs")
     args = parser.parse_args(argv)
@@ -91,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     # (without it pyspark's spark-submit asks the `python3` on PATH, not this one, where Spark is).
     os.environ.update(spark_environment())
     workdir.mkdir(parents=True, exist_ok=True)
-    tools = [t for t in tool_table(workdir) if not args.tools or t.name in args.tools.split(",")]
+    table = tool_table(workdir)
+    named = args.tools.split(",") if args.tools else [t.name for t in table if not t.hdfs]
+    if unknown := set(named) - {t.name for t in table}:
+        listed = ", ".join(t.name for t in table)
+        parser.error(f"unknown tools {', '.join(sorted(unknown))} (the tools: {listed})")
+    tools = [t for t in table if t.name in named or (args.hdfs and t.hdfs)]
     report = Report(
         mode,
         "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -99,11 +122,27 @@ def main(argv: list[str] | None = None) -> int:
         machine(),
     )
     corpora = build_corpora(sizes, store)
-    if not args.no_end_to_end:
-        report.runs += floor_and_end_to_end(workdir)
+    end_to_end = [] if args.no_end_to_end else floor_and_end_to_end(workdir)
+    results: dict[float, list[Result]] = {corpus.size_mib: [] for corpus in corpora}
+
+    def done(corpus: Corpus, tools: list[Tool]) -> None:
+        """Runs `tools` on `corpus`, compares its tables and writes the results so far (a long run
+        leaves them as it goes); each corpus's rows stay together in the report, HDFS rows last."""
+        results[corpus.size_mib] += run_corpus(corpus, tools, workdir)
+        compare(results[corpus.size_mib], corpus.size_mib)
+        report.runs = end_to_end + [run for size in results for _, run, _ in results[size]]
+        write(report, workdir)
+
     for corpus in corpora:
-        report.runs += run_corpus(corpus, tools, workdir)
-        write(report, workdir)  # a long run leaves its results so far
+        done(corpus, [t for t in tools if not t.hdfs])
+    if hdfs := [t for t in tools if t.hdfs]:
+        # Started after every local row, which so ran as without it; stopped however the block ends.
+        with mini_cluster(workdir / "hadoop-cluster") as cluster:
+            report.hdfs = {"hadoop": cluster.hadoop_version, "start_s": cluster.start_s, "upload_s": {}}
+            for corpus in corpora:
+                copied = upload(cluster, corpus)
+                report.hdfs["upload_s"][f"{corpus.size_mib:g}"] = copied.hdfs.upload_s
+                done(copied, hdfs)
     report.targets = targets(report.runs)
     write(report, workdir)
     print(markdown(report))

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -28,6 +29,9 @@ from measure import MIB, REPO, log
 from jobs import textrules
 from pipeline import gutenberg as gb
 from pipeline import storage
+
+if TYPE_CHECKING:
+    from minihdfs import HdfsCorpus
 
 MIRROR = Path(os.environ.get("GUTENBERG_MIRROR", REPO.parent / "shared" / "gutenberg" / "mirror"))
 BIN = Path(sys.executable).parent
@@ -150,8 +154,9 @@ def pipeline_command(task: str, *flags: str) -> list[str]:
     return [LUIGI, "--module", "pipeline", task, *flags]
 
 
-def offline_flags(url: str, store: Path) -> list[str]:
-    """The pipeline against a loopback mirror, without the polite delay, under the storage root `store`."""
+def offline_flags(url: str, store: Path | str) -> list[str]:
+    """The pipeline against a loopback mirror, without the polite delay, under the storage root `store`
+    (a local path or an hdfs:// URI)."""
     return [
         "--local-scheduler",
         f"--gutenberg-base-url={url}",
@@ -174,6 +179,7 @@ class Corpus:
     parquet_dir: str
     text_dir: str
     text_parts: list[str]
+    hdfs: HdfsCorpus | None = None  # its copy on the mini HDFS, for the HDFS rows (minihdfs.upload)
 
 
 def build_corpus(size_mib: float, books: list[MirrorBook], store: Path, url: str) -> Corpus:

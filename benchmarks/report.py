@@ -28,6 +28,8 @@ class Report:
     machine: dict[str, str]
     runs: list[Run] = field(default_factory=list)
     targets: list[dict[str, object]] = field(default_factory=list)
+    # With HDFS rows: the mini cluster's Hadoop version, its start time and each corpus's upload time (s).
+    hdfs: dict[str, Any] = field(default_factory=dict)
 
 
 def cpu_model() -> str:
@@ -133,10 +135,22 @@ def markdown(report: Report) -> str:
         f"Command: `{report.command}`. MiB/s is MiB of body text (the corpus's `text` column, UTF-8) per "
         "wall second; RSS is the peak summed resident memory of the whole process tree; x ours is the "
         "throughput over our Spark job's on the same corpus.",
+    ]
+    if report.hdfs:
+        uploads = ", ".join(f"{size} MiB in {s:.1f} s" for size, s in report.hdfs["upload_s"].items())
+        hadoop, start = report.hdfs["hadoop"], report.hdfs["start_s"]
+        lines.append(
+            f"Mini HDFS: Hadoop {hadoop}'s MiniDFSCluster and MiniMRYarnCluster in one JVM on this machine "
+            "(`scripts/hadoop-cluster`: a NameNode, a DataNode, replication 1, a ResourceManager and a "
+            f"NodeManager), started after the local rows ({start:.0f} s); each corpus copied onto it by "
+            f"`hadoop fs -put`, not timed ({uploads}). Its RSS, YARN's containers included, is given beside "
+            "the command's."
+        )
+    lines += [
         "",
-        "| corpus | tool | tokenisation | wall s | MiB/s | x ours | peak RSS MiB | distinct words "
+        "| corpus | storage | tool | tokenisation | wall s | MiB/s | x ours | peak RSS MiB | distinct words "
         "| same table as ours |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     ours = {r.size_mib: r for r in report.runs if r.tool == "spark"}
     for run in report.runs:
@@ -145,11 +159,14 @@ def markdown(report: Report) -> str:
         spark = ours.get(run.size_mib)
         x = f"{run.mib_per_s / spark.mib_per_s:.2f}" if spark else ""
         wall = f"{run.wall_s:.1f}" + (f" ({run.jvm_free_s:.1f} without JVM start)" if run.jvm_free_s else "")
+        wall += f" ({run.yarn_s:.1f} on YARN)" if run.yarn_s is not None else ""
+        rss = f"{run.peak_rss_mib:.0f}"
+        rss += f" (+ {run.cluster_rss_mib:.0f} mini cluster)" if run.cluster_rss_mib is not None else ""
         same = {True: "yes", False: "no", None: ""}[run.same_as_ours]
         lines.append(
-            f"| {run.body_mib:.0f} MiB | {cell(run.label or run.tool)} | {cell(run.tokenisation)} | {wall} "
-            f"| {run.mib_per_s:.2f} | {x} "
-            f"| {run.peak_rss_mib:.0f} | {run.distinct_words or ''} | {same} |"
+            f"| {run.body_mib:.0f} MiB | {run.storage} | {cell(run.label or run.tool)} "
+            f"| {cell(run.tokenisation)} | {wall} | {run.mib_per_s:.2f} | {x} | {rss} "
+            f"| {run.distinct_words or ''} | {same} |"
         )
     lines += ["", "| end to end (shared mirror, loopback) | wall s | peak RSS MiB |", "| --- | ---: | ---: |"]
     names = {

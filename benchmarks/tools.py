@@ -3,14 +3,19 @@
 Our Spark job and the Hadoop engine write the pipeline's word-count table, read by pipeline.formats. Our
 mrjob job runs from the command line, as its docstring shows, and so writes mrjob's output, read with the
 job's own protocol (as WordCountMR reads it). Each baseline writes what it writes as shipped.
+
+The HDFS tools (`spark-hdfs`, `hadoop-hdfs`) run only when asked for: they read the corpus's copy on a mini
+HDFS (minihdfs.py) and write their table there; it is fetched to the run directory after the timed run.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +33,7 @@ from corpora import (
     static_mirror,
 )
 from measure import MIB, Run, log, measure
+from minihdfs import HdfsCorpus
 from mrjob.job import MRJob
 
 import jobs
@@ -45,6 +51,12 @@ FREQ_MAX_MIB = 64  # mrjob's example runs at about 1 MiB/s: a 1 GiB corpus would
 TR_PIPELINE = "LC_ALL=C tr -cs \"A-Za-z'\" '\\n' | tr A-Z a-z | sort | uniq -c | sort -rn"
 FREQ_RULES = r"[\w']+"  # mr_word_freq_count's WORD_RE
 DUCKDB_SPLIT = r"[^\p{L}\p{M}'’]+"
+LOCAL_DISK = "local disk"
+MINI_HDFS = "mini HDFS"
+# The HDFS row's Hadoop job: one reduce task a core. WordCountHadoop's default, 8, starts 8 reducer JVMs
+# for a few hundred KB of map output each: on 2 cores the job took 30 to 40 s longer on the 256 MiB corpus
+# than with 2 (2026-12-01, two runs of each).
+HDFS_REDUCE_TASKS = len(os.sched_getaffinity(0))
 
 
 @dataclass
@@ -57,8 +69,14 @@ class Tool:
     read: Callable[[Path], dict[str, int]]  # the word table at output(corpus, run directory)
     tokenisation: str = "ours"
     stdout: bool = False  # the table is the command's stdout
-    # Where the tool's word table lands; default `out` in the run's directory.
-    output: Callable[[Corpus, Path], Path] = lambda corpus, run_dir: run_dir / "out"
+    # Where the tool's word table lands (a path, or an hdfs:// URI); default `out` in the run's directory.
+    output: Callable[[Corpus, Path], str | Path] = lambda corpus, run_dir: run_dir / "out"
+    storage: str = LOCAL_DISK  # where it reads the corpus and writes its table; MINI_HDFS: the corpus's copy
+    env: Callable[[Corpus], dict[str, str]] | None = None  # its environment, if not this process's
+
+    @property
+    def hdfs(self) -> bool:
+        return self.storage == MINI_HDFS
 
 
 # --- Spark -----------------------------------------------------------------------------------------------
@@ -193,6 +211,13 @@ def read_csv_counts(path: Path) -> dict[str, int]:
 # --- the table -------------------------------------------------------------------------------------------
 
 
+def copy(corpus: Corpus) -> HdfsCorpus:
+    """The corpus's copy on the mini HDFS, which an HDFS tool runs on."""
+    if corpus.hdfs is None:
+        raise ValueError(f"the {corpus.size_mib:g} MiB corpus has no copy on HDFS (minihdfs.upload)")
+    return corpus.hdfs
+
+
 def tool_table(workdir: Path) -> list[Tool]:
     """Every tool, in the order they run; writes the baselines' scripts into `workdir`."""
     python = sys.executable
@@ -226,6 +251,28 @@ def tool_table(workdir: Path) -> list[Tool]:
 
     def hadoop_output(c: Corpus, d: Path) -> Path:
         return Path(storage.word_counts_path("hadoop", BENCH_DATE, PERIOD, c.n_books))
+
+    # --- the same two on the corpus's copy on the mini HDFS -----------------------------------------------
+
+    def spark_hdfs(c: Corpus, d: Path) -> list[str]:
+        return spark_submit(
+            str(JOBS_DIR / "word_count.py"), [copy(c).parquet_dir, spark_hdfs_output(c, d)], d
+        )
+
+    def spark_hdfs_output(c: Corpus, d: Path) -> str:
+        return f"{copy(c).root}/benchmarks/{d.name}"
+
+    def hadoop_hdfs(c: Corpus, d: Path) -> list[str]:
+        # The copy's CorpusText is complete, so the pipeline starts from it (and nothing is downloaded).
+        flags = offline_flags("http://127.0.0.1:9", copy(c).root)
+        port = copy(c).cluster.webhdfs_port
+        return pipeline_command(
+            "WordCountHadoop", *corpus_flags(c.n_books), *flags, f"--webhdfs-port={port}",
+            f"--n-reduce-tasks={HDFS_REDUCE_TASKS}",
+        )  # fmt: skip
+
+    def hadoop_hdfs_output(c: Corpus, d: Path) -> str:
+        return copy(c).cluster.uri(c.store, hadoop_output(c, d))
 
     def tr_sort_uniq(c: Corpus, d: Path) -> list[str]:
         return ["bash", "-c", f'cat "$@" | {TR_PIPELINE} > {out(d)}', "tr", *c.text_parts]
@@ -268,6 +315,16 @@ def tool_table(workdir: Path) -> list[Tool]:
             "duckdb", "DuckDB SQL, 2 threads (regexp split, unnest, group by)", False, ALL, duck,
             read_csv_counts, "split on non-letters",
         ),
+        Tool(
+            "spark-hdfs", "our Spark job (spark-submit, local[2]), hdfs:// in and out", True, ALL, spark_hdfs,
+            read_ours, output=spark_hdfs_output, storage=MINI_HDFS,
+        ),
+        Tool(
+            "hadoop-hdfs",
+            f"our luigi.contrib.hadoop job (Hadoop streaming on the mini YARN, {HDFS_REDUCE_TASKS} reducers)",
+            True, ALL, hadoop_hdfs, read_ours, output=hadoop_hdfs_output, storage=MINI_HDFS,
+            env=lambda c: copy(c).cluster.env(),
+        ),
     ]  # fmt: skip
 
 
@@ -276,7 +333,9 @@ def tool_table(workdir: Path) -> list[Tool]:
 
 def log_run(run: Run) -> None:
     size, rate = (f"{run.size_mib:6g} MiB  ", f"{run.mib_per_s:6.2f} MiB/s  ") if run.size_mib else ("", "")
-    log(f"{run.tool:16s} {size}{run.wall_s:8.1f} s  {rate}{run.peak_rss_mib:6.0f} MiB RSS")
+    cluster = f" (+ {run.cluster_rss_mib:.0f} MiB mini cluster)" if run.cluster_rss_mib is not None else ""
+    yarn = f", {run.yarn_s:.1f} s on YARN" if run.yarn_s is not None else ""
+    log(f"{run.tool:16s} {size}{run.wall_s:8.1f} s  {rate}{run.peak_rss_mib:6.0f} MiB RSS{cluster}{yarn}")
 
 
 def run_tool(tool: Tool, corpus: Corpus, workdir: Path) -> tuple[Run, dict[str, int]]:
@@ -285,17 +344,32 @@ def run_tool(tool: Tool, corpus: Corpus, workdir: Path) -> tuple[Run, dict[str, 
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     output = tool.output(corpus, run_dir)
-    shutil.rmtree(output, ignore_errors=True)  # a word count output left by an earlier run
-    stdout = output if tool.stdout else run_dir / "log"
-    measured = measure(tool.command(corpus, run_dir), stdout=stdout)
+    cluster = copy(corpus).cluster if tool.hdfs else None
+    # A word count output left by an earlier run.
+    if cluster:
+        cluster.fs("-rm", "-r", "-f", "-skipTrash", str(output))
+    else:
+        shutil.rmtree(output, ignore_errors=True)
+    stdout = Path(output) if tool.stdout else run_dir / "log"
+    env = tool.env(corpus) if tool.env else None
+    started_ms = int(time.time() * 1000)
+    also = (cluster.pid,) if cluster else ()
+    measured = measure(tool.command(corpus, run_dir), stdout=stdout, env=env, also=also)
     if measured.returncode != 0:
         sys.exit(f"{tool.name} failed on {corpus.size_mib:g} MiB (exit {measured.returncode}); see {run_dir}")
-    counts = tool.read(output)
+    yarn_s = cluster.yarn_seconds(started_ms) if cluster else None
+    local = Path(output)
+    if cluster:  # fetched after the timed run, as the local rows' tables are read after theirs
+        local = run_dir / "out"
+        cluster.fs("-get", str(output), str(local))
+    counts = tool.read(local)
     body_mib = corpus.body_bytes / MIB
     run = Run(
         tool.name, corpus.size_mib, round(body_mib, 1), round(measured.wall_s, 2),
         round(body_mib / measured.wall_s, 2), round(measured.peak_rss_mib), len(counts),
         jvm_free_s=jvm_free_seconds(run_dir), label=tool.label, tokenisation=tool.tokenisation,
+        storage=tool.storage, cluster_rss_mib=round(measured.also_peak_rss_mib) if cluster else None,
+        yarn_s=yarn_s,
     )  # fmt: skip
     log_run(run)
     return run, counts

@@ -250,7 +250,7 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         scratch_dir = self.streaming_dir()
         fs = final.fs
         if fs.exists(scratch_dir):  # left by a run that was killed
-            fs.remove(scratch_dir, skip_trash=True)
+            storage.remove(scratch_dir)
         self.set_status_message(f"MapReduce on {type(self.job_runner()).__name__}")
         self._job_output = scratch
         try:
@@ -260,7 +260,7 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
         self.set_status_message("Writing the word-count table")
         with final.temporary_path() as tmp:
             formats.write_word_counts(tmp, self.streamed_counts(scratch_dir))
-        fs.remove(scratch_dir, skip_trash=True)
+        storage.remove(scratch_dir)
         self.set_progress_percentage(100)
 
     def streamed_counts(self, scratch_dir: str) -> Iterator[tuple[str, int]]:

@@ -205,7 +205,7 @@ class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
         if self.output().exists():
             # Counts from before the job wrote a per-book analysis: incomplete, so they are redone.
             logger.warning("%s has no per-book analysis; counting again", self.output().path)
-            self.output().fs.remove(self.output().path, skip_trash=True)
+            storage.remove(self.output().path)
         self.set_status_message(f"spark-submit on {self.master}")
         self.set_progress_percentage(0)
         with self.output().temporary_path() as tmp:

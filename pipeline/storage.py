@@ -57,6 +57,16 @@ def target(path: str, binary: bool = False, hadoop: bool = False) -> luigi.targe
     return webhdfs_target(path, fmt)
 
 
+def remove(path: str) -> None:
+    """Delete `path` (a directory with its contents). HDFS deletes skip the trash: what is removed here is
+    a partial or outdated output, never a user's file; luigi's WebHDFS client refuses anything else."""
+    fs = target(path).fs
+    if is_hdfs(path):
+        fs.remove(path, skip_trash=True)
+    else:
+        fs.remove(path)
+
+
 @contextlib.contextmanager
 def local_copy(path: str) -> Iterator[str]:
     """A local path holding `path`'s contents: the path itself, or a temporary copy of an hdfs:// one.
