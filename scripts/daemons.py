@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -93,3 +94,15 @@ def terminate(daemons: Iterable[tuple[int, str]], timeout: float) -> int:
         if is_our_daemon(pid, cls):
             os.killpg(pid, signal.SIGKILL)
     return len(ours)
+
+
+def terminate_spawned(pid: int, timeout: float) -> None:
+    """SIGTERM (then SIGKILL) the session of a daemon this process has just spawned and not yet reaped:
+    its pid cannot have been recycled, so no is_our_daemon() check, which a starting JVM can fail."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while not has_exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)

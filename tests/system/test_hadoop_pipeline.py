@@ -57,7 +57,7 @@ def new_applications(
 
 def spark_on_yarn_config(path: Path) -> None:
     """Spark's jars and Python for YARN containers on this host: the NodeManager runs here, so `local:`
-    jars (nothing uploaded per run) and this venv's Python, which has the project's dependencies."""
+    jars (nothing uploaded per run), this venv's Python, and the driver on loopback."""
     import pyspark
 
     jars = Path(pyspark.__file__).parent / "jars"
@@ -66,6 +66,10 @@ def spark_on_yarn_config(path: Path) -> None:
         "spark.ui.showConsoleProgress=false",
         f"spark.yarn.jars=local:{jars}/*",
         f"spark.pyspark.python={sys.executable}",
+        # The containers run on this host: they call the driver back on loopback, not on the address
+        # Spark picks for the machine's name (once, in CI, every call to that one was refused).
+        "spark.driver.host=127.0.0.1",
+        "spark.driver.bindAddress=127.0.0.1",
         "spark.executor.instances=1",
         "spark.executor.cores=2",
         "spark.executor.memory=1g",
