@@ -65,9 +65,7 @@ class UriWebHdfsClient(WebHdfsClient):
 
     @property
     def client(self) -> Any:
-        client = super().client
-        if getattr(client, "_gutenberg_wrapped", False):
-            return client
+        client = super().client  # a new HdfsCLI client on every access (luigi does not keep one)
         resolve = client.resolve
         # Every HdfsCLI call resolves its path first: one place to turn URIs into namenode paths.
         client.resolve = lambda hdfs_path: resolve(self.namenode_path(hdfs_path))
@@ -80,7 +78,6 @@ class UriWebHdfsClient(WebHdfsClient):
                 raise self.unavailable(url, kwargs.get("params") or {}, error) from error
 
         client._request = checked_request
-        client._gutenberg_wrapped = True
         return client
 
     def unavailable(self, url: str, params: dict[str, Any], error: Exception) -> StorageUnavailableError:

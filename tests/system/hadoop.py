@@ -25,8 +25,11 @@ RUN = f"yesterday/{DAY}/books-3"
 REPORT = "top-50_stop-english"
 
 
-def hdfs_args(task: str, mirror: MirrorServer, cluster: dict[str, Any], root: str, *extra: str) -> list[str]:
-    local = offline_args(mirror.url, Path("unused"), n_books=3, date=DAY)
+def hdfs_args(
+    task: str, mirror: MirrorServer, cluster: dict[str, Any], root: str, *extra: str, n_books: int | None = 3
+) -> list[str]:
+    """`task` with the offline flags on the cluster's HDFS under `root` (no --n-books when None)."""
+    local = offline_args(mirror.url, Path("unused"), n_books=n_books, date=DAY)
     local = local[: local.index("--storage-root")]
     return [task, *local, *root_args(cluster, root), *extra]
 

@@ -36,7 +36,6 @@ from tests.system.hadoop import (
     hadoop_environment,
     hdfs_args,
     listing,
-    root_args,
     streaming_jar,
     tree,
     webhdfs,
@@ -200,10 +199,7 @@ def test_hadoopcli_client_runs_a_task(
     JVM each, which is why only TopBooks runs here; the targets test below covers the rest)."""
     cluster = hadoop_cluster
     env = hadoop_environment(cluster, tmp_path / "luigi.cfg")
-    local = offline_args(mirror.url, Path("unused"), n_books=3, date=DAY)
-    args = ["TopBooks", *local[: local.index("--storage-root")], *root_args(cluster, "/cli")]
-    args.remove("--n-books")
-    args.remove("3")
+    args = hdfs_args("TopBooks", mirror, cluster, "/cli", n_books=None)
     result = run_luigi(*args, "--hdfs-client", "hadoopcli", cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Warning" not in result.stderr

@@ -32,7 +32,17 @@ from tests.support import (
     session_processes,
     wait_until,
 )
-from tests.system.hadoop import DAY, REPORT, RUN, TOP3, cluster_command, listing, start_cluster, webhdfs_read
+from tests.system.hadoop import (
+    DAY,
+    REPORT,
+    RUN,
+    TOP3,
+    cluster_command,
+    hdfs_args,
+    listing,
+    start_cluster,
+    webhdfs_read,
+)
 
 pytestmark = [pytest.mark.hadoop, pytest.mark.spark]
 
@@ -164,9 +174,7 @@ def test_spark_worker_on_another_host_counts_exactly_from_hdfs(
     assert hadoop["hdfs"].startswith(f"hdfs://{HOST1}:") and hadoop["webhdfs"].startswith(f"http://{HOST1}:")
     config = tmp_path / "luigi.cfg"
     spark_settings(config)
-    local = offline_args(mirror.url, Path("unused"), n_books=3, date=DAY)
-    args = ["TopWordsSpark", *local[: local.index("--storage-root")], "--spark-master", cluster["master"]]
-    args += ["--storage-root", f"{hadoop['hdfs']}/two", "--webhdfs-port", hadoop["webhdfs"].rsplit(":", 1)[1]]
+    args = hdfs_args("TopWordsSpark", mirror, hadoop, "/two", "--spark-master", cluster["master"])
     result = run_luigi(*args, cwd=REPO, env={"LUIGI_CONFIG_PATH": str(config)})
     assert result.returncode == 0, result.stderr[-3000:]
     assert webhdfs_read(hadoop, f"/two/top_words/spark/{RUN}/{REPORT}.csv").decode() == (
