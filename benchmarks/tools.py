@@ -40,7 +40,7 @@ import jobs
 from jobs.mr_word_count import MRWordCount
 from pipeline import config, storage
 from pipeline.formats import read_word_counts
-from pipeline.spark import spark_submit_command
+from pipeline.spark import spark_submit_command, tokenizer_args
 
 # The project's jobs package, wherever it is installed; its parent is what puts `jobs` on sys.path.
 JOBS_DIR = Path(jobs.__file__).resolve().parent
@@ -82,10 +82,13 @@ class Tool:
 # --- Spark -----------------------------------------------------------------------------------------------
 
 
-def spark_submit(app: str, app_options: Sequence[str] = (), run_dir: Path | None = None) -> list[str]:
-    """spark-submit with the pipeline's [spark] settings on local[2]; with `run_dir`, an event log in it."""
-    extra = event_log_conf(run_dir) if run_dir else []
-    return spark_submit_command(app, app_options, master="local[2]", extra_args=extra)
+def spark_submit(
+    app: str, app_options: Sequence[str] = (), run_dir: Path | None = None, extra: Sequence[str] = ()
+) -> list[str]:
+    """spark-submit with the pipeline's [spark] settings on local[2], then `extra`; with `run_dir`, an
+    event log in it."""
+    events = event_log_conf(run_dir) if run_dir else []
+    return spark_submit_command(app, app_options, master="local[2]", extra_args=[*events, *extra])
 
 
 def event_log_conf(run_dir: Path) -> list[str]:
@@ -232,7 +235,12 @@ def tool_table(workdir: Path) -> list[Tool]:
         return run_dir / "out"
 
     def spark_job(c: Corpus, d: Path) -> list[str]:
-        return spark_submit(str(JOBS_DIR / "word_count.py"), [c.parquet_dir, str(out(d))], d)
+        jars, options = tokenizer_args()
+        return spark_submit(str(JOBS_DIR / "word_count.py"), [c.parquet_dir, str(out(d)), *options], d, jars)
+
+    def spark_builtin(c: Corpus, d: Path) -> list[str]:
+        options = [c.parquet_dir, str(out(d)), "--tokenizer=builtin"]
+        return spark_submit(str(JOBS_DIR / "word_count.py"), options, d)
 
     def spark_canonical(c: Corpus, d: Path) -> list[str]:
         return spark_submit(str(canonical), [c.text_dir], d)
@@ -255,8 +263,9 @@ def tool_table(workdir: Path) -> list[Tool]:
     # --- the same two on the corpus's copy on the mini HDFS -----------------------------------------------
 
     def spark_hdfs(c: Corpus, d: Path) -> list[str]:
+        jars, options = tokenizer_args()
         return spark_submit(
-            str(JOBS_DIR / "word_count.py"), [copy(c).parquet_dir, spark_hdfs_output(c, d)], d
+            str(JOBS_DIR / "word_count.py"), [copy(c).parquet_dir, spark_hdfs_output(c, d), *options], d, jars
         )
 
     def spark_hdfs_output(c: Corpus, d: Path) -> str:
@@ -288,6 +297,10 @@ def tool_table(workdir: Path) -> list[Tool]:
     read_mr_word_count = read_mrjob(MRWordCount)
     return [
         Tool("spark", "our Spark job (spark-submit, local[2])", True, ALL, spark_job, read_ours),
+        Tool(
+            "spark-builtin", "our Spark job, Spark's built-in functions only (no jar)", True, ALL,
+            spark_builtin, read_ours,
+        ),
         Tool(
             "spark-canonical", "Spark's examples/src/main/python/wordcount.py", False, ALL, spark_canonical,
             read_canonical, "split on ' '", stdout=True,

@@ -3,11 +3,14 @@
 Reads the `text` column of the corpus written by the pipeline's CorpusParquet task and writes one
 Parquet file of `word` (string) and `count` (int64), sorted by count descending then word:
 
-    spark-submit --py-files jobs.zip jobs/word_count.py CORPUS_DIR OUTPUT_DIR
-        [--analysis] [--per-book N] [--growth-points P]
+    spark-submit --py-files jobs.zip [--jars jobs.jar] jobs/word_count.py CORPUS_DIR OUTPUT_DIR
+        [--analysis] [--per-book N] [--growth-points P] [--tokenizer auto|jvm|builtin]
 
 where jobs.zip holds the `jobs` package (`zip -r jobs.zip jobs`; the pipeline builds it), so the driver
-and every executor import `jobs.textrules`.
+and every executor import `jobs.textrules`, and jobs.jar holds jobs/jvm's tokenizer (the pipeline
+compiles it; README "Performance"). Both tokenizers count the same words: `jvm` (gutenberg.wordcount.
+BookWords, counting inside each book) is the fast one; `builtin` (Spark's regexp_extract_all) needs no
+jar; `auto`, the default, takes `jvm` when the jar is on the classpath.
 
 With `--analysis` it also reads `book_id`, `rank` and `language` and writes, each as one Parquet file,
 under OUTPUT_DIR/_analysis/ (the underscore keeps readers of OUTPUT_DIR as a dataset out of it):
@@ -40,8 +43,11 @@ from pyspark.sql import functions as F
 from jobs import textrules
 
 # The corpus keeps one row group per book, so a part file splits at any book. Small splits and a small
-# per-file cost spread even a few MB of books over every core; set either property to override.
-SPLIT_DEFAULTS = {"spark.sql.files.maxPartitionBytes": "32m", "spark.sql.files.openCostInBytes": "1m"}
+# per-file cost spread even a few MB of books over every core, and at least SPLITS_PER_CORE splits a core
+# keep the last wave of tasks short (5 splits of 32 MB on 2 cores left one core idle for a third of the
+# 256 MiB count); set any of these properties to override.
+SPLITS_PER_CORE = 4
+SPLIT_DEFAULTS = {"spark.sql.files.maxPartitionBytes": "16m", "spark.sql.files.openCostInBytes": "1m"}
 # The analysis caches the per-book word counts; without this the cache keeps spark.sql.shuffle.partitions
 # partitions (AQE leaves a cached plan's output as it is) and every later stage over it runs that many tasks.
 ANALYSIS_DEFAULTS = {"spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true"}
@@ -53,6 +59,11 @@ ANALYSIS_COLUMNS = "book_id long, rank int, language string, text string"
 ANALYSIS_DIR = "_analysis"
 PER_BOOK_DEFAULT = 20
 GROWTH_POINTS_DEFAULT = 100
+
+TOKENIZERS = ("auto", "jvm", "builtin")
+BOOK_WORDS_CLASS = "gutenberg.wordcount.BookWords"
+BOOK_WORDS_FUNCTION = "gutenberg_book_words"
+BOOK_WORDS_TYPE = "array<struct<word: string not null, count: bigint not null, first: bigint not null>>"
 
 COUNT_STEP = "counting words"
 ANALYSIS_STEPS = (COUNT_STEP, "per-book statistics", "book words", "vocabulary growth")
@@ -80,8 +91,28 @@ def words(text: Column) -> Column:
     ).otherwise(F.regexp_extract_all(F.lower(text), pattern, 0))
 
 
-def count_words(corpus: DataFrame) -> DataFrame:
+def register_book_words(spark: SparkSession) -> bool:
+    """Register the JVM tokenizer as BOOK_WORDS_FUNCTION; False when its class is not on the classpath."""
+    try:
+        spark.udf.registerJavaFunction(BOOK_WORDS_FUNCTION, BOOK_WORDS_CLASS, BOOK_WORDS_TYPE)
+    except Exception as error:  # py4j's error for a missing class; anything else is re-raised
+        if "ClassNotFoundException" in str(error) or "Can not load class" in str(error):
+            return False
+        raise
+    return True
+
+
+def book_words_jvm(text: Column) -> Column:
+    """`word`, `count`, `first` of every distinct word of `text`, by the registered JVM tokenizer."""
+    return F.call_udf(BOOK_WORDS_FUNCTION, text)
+
+
+def count_words(corpus: DataFrame, tokenizer: str = "builtin") -> DataFrame:
     """`word`, `count` of every word in the corpus's `text` column."""
+    if tokenizer == "jvm":
+        entries = corpus.select(F.inline(book_words_jvm(F.col("text"))))
+        # Non-null like the builtin branch's count (sum over a non-empty group never is null).
+        return entries.groupBy("word").agg(F.coalesce(F.sum("count"), F.lit(0)).cast("long").alias("count"))
     tokens = corpus.select(F.explode(words(F.col("text"))).alias("word"))
     return tokens.groupBy("word").agg(F.count(F.lit(1)).cast("long").alias("count"))
 
@@ -115,8 +146,13 @@ def load_stopwords(spark: SparkSession, names: Iterable[str] = textrules.SPARK_S
     return spark.createDataFrame(rows, "stopword_language string, word string")
 
 
-def book_word_counts(corpus: DataFrame) -> DataFrame:
-    """`book_id`, `word`, `count` (occurrences in the book), `first` (0-based token position of the first)."""
+def book_word_counts(corpus: DataFrame, tokenizer: str = "builtin") -> DataFrame:
+    """`book_id`, `word`, `count` (occurrences in the book), `first` (0-based token position of the first).
+
+    The corpus holds one row per book, so the JVM tokenizer's per-row counts are the per-book ones.
+    """
+    if tokenizer == "jvm":
+        return corpus.select("book_id", F.inline(book_words_jvm(F.col("text"))))
     tokens = corpus.select("book_id", F.posexplode(words(F.col("text"))).alias("pos", "word"))
     return tokens.groupBy("book_id", "word").agg(
         F.count(F.lit(1)).cast("long").alias("count"), F.min("pos").cast("long").alias("first")
@@ -232,13 +268,14 @@ def analyse(
     stopwords: DataFrame,
     per_book: int = PER_BOOK_DEFAULT,
     growth_points: int = GROWTH_POINTS_DEFAULT,
+    tokenizer: str = "builtin",
 ) -> dict[str, DataFrame]:
     """`counts` (as `count_words`), `books`, `book_words` (with `book_rank`) and `growth` of a corpus of
     `book_id`, `rank`, `language`, `text`, with `stopwords` as `load_stopwords` gives them.
 
     The text is tokenized once: the per-book counts are cached and every table derives from them.
     """
-    per_word = book_word_counts(corpus).cache()
+    per_word = book_word_counts(corpus, tokenizer).cache()
     books = book_stats(corpus, per_word).cache()
     # Non-null like count_words' count, so both write the same Parquet schema.
     counts = per_word.groupBy("word").agg(F.coalesce(F.sum("count"), F.lit(0)).cast("long").alias("count"))
@@ -384,6 +421,7 @@ def run(
     analysis: bool = False,
     per_book: int = PER_BOOK_DEFAULT,
     growth_points: int = GROWTH_POINTS_DEFAULT,
+    tokenizer: str = "builtin",
     progress: Progress | None = None,
 ) -> None:
     """Read the corpus, count, and write a single sorted Parquet file; with `analysis`, the tables too."""
@@ -394,13 +432,13 @@ def run(
     count_order = [F.desc("count"), F.asc("word")]
     if not analysis:
         with step(COUNT_STEP):
-            counts = count_words(spark.read.schema(COUNT_COLUMNS).parquet(corpus_path))
+            counts = count_words(spark.read.schema(COUNT_COLUMNS).parquet(corpus_path), tokenizer)
             write_one_file(counts, output_path, count_order)
         return
     corpus = spark.read.schema(ANALYSIS_COLUMNS).parquet(corpus_path)
     base = f"{output_path.rstrip('/')}/{ANALYSIS_DIR}"
     with step(ANALYSIS_STEPS[0]):
-        tables = analyse(corpus, load_stopwords(spark), per_book, growth_points)
+        tables = analyse(corpus, load_stopwords(spark), per_book, growth_points, tokenizer)
         write_one_file(tables["counts"], output_path, count_order)
     with step(ANALYSIS_STEPS[1]):
         write_one_file(tables["books"], f"{base}/books", ["rank", "book_id"])
@@ -463,9 +501,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="P",
         help="at most this many points of vocabulary growth (default %(default)s)",
     )
+    parser.add_argument(
+        "--tokenizer",
+        choices=TOKENIZERS,
+        default="auto",
+        help=f"jvm ({BOOK_WORDS_CLASS}, from --jars), builtin (Spark's regex functions) or auto: jvm when"
+        " the class is on the classpath (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     spark = SparkSession.builder.appName("gutenberg-wordcount").getOrCreate()
-    defaults = {**SPLIT_DEFAULTS, **(ANALYSIS_DEFAULTS if args.analysis else {})}
+    defaults = {
+        **SPLIT_DEFAULTS,
+        "spark.sql.files.minPartitionNum": str(SPLITS_PER_CORE * spark.sparkContext.defaultParallelism),
+        **(ANALYSIS_DEFAULTS if args.analysis else {}),
+    }
     for key, value in defaults.items():
         if not spark.sparkContext.getConf().contains(key):
             spark.conf.set(key, value)
@@ -479,6 +528,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         spark.stop()
         return 3
+    tokenizer = args.tokenizer
+    if tokenizer != "builtin":
+        if register_book_words(spark):
+            tokenizer = "jvm"
+        elif tokenizer == "jvm":
+            spark.sparkContext._jvm.java.lang.System.err.println(
+                f"{ERROR_PREFIX}--tokenizer jvm: {BOOK_WORDS_CLASS} is not on the classpath (pass --jars)"
+            )
+            spark.stop()
+            return 2
+        else:
+            tokenizer = "builtin"
     steps = ANALYSIS_STEPS if args.analysis else (COUNT_STEP,)
     if spark.sparkContext.uiWebUrl:
         # On spark-submit's stderr, like the progress lines (see Progress._print).
@@ -492,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
                 analysis=args.analysis,
                 per_book=args.per_book,
                 growth_points=args.growth_points,
+                tokenizer=tokenizer,
                 progress=progress,
             )
     finally:

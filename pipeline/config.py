@@ -72,6 +72,12 @@ class spark(luigi.Config):  # noqa: N801 - the same section luigi.contrib.spark 
     java_options = luigi.Parameter(
         default="", description="extra driver JVM options, e.g. -XX:+UseParallelGC"
     )
+    tokenizer = luigi.ChoiceParameter(
+        choices=("auto", "jvm", "builtin"),
+        default="auto",
+        description="jvm: jobs/jvm's tokenizer, compiled by the JDK's javac; builtin: Spark's regex "
+        "functions; auto: jvm when a javac is found",
+    )
 
     def submit_binary(self) -> str:
         """`spark_submit`, else the installed pyspark's own bin/spark-submit, else the one on PATH."""

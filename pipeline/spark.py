@@ -13,6 +13,7 @@ import logging
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from luigi.contrib.external_program import ExternalProgramRunContext, ExternalPr
 from luigi.contrib.spark import SparkSubmitTask
 
 from pipeline import formats, storage
-from pipeline.config import JOBS_DIR, spark, spark_environment
+from pipeline.config import JOBS_DIR, pyspark_home, spark, spark_environment
 from pipeline.corpus import CorpusParquet, CorpusTask
 from pipeline.errors import SparkJobError
 from pipeline.topwords import TopWords
@@ -60,6 +61,75 @@ def jobs_archive() -> str:
                 zf.write(path, str(Path("jobs") / path.relative_to(JOBS_DIR)))
         os.replace(partial, archive)
     return str(archive)
+
+
+JVM_SOURCES = JOBS_DIR / "jvm"
+# javac starts about a second sooner without the C2 compiler; it compiles two short files.
+JAVAC_OPTIONS = ("-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "--release", "17", "-nowarn")
+
+
+def javac() -> str | None:
+    """The JDK's javac: JAVA_HOME's, else the one on PATH; None with only a JRE."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "javac").is_file():
+        return str(Path(home) / "bin" / "javac")
+    return shutil.which("javac")
+
+
+def jobs_jar() -> str | None:
+    """jobs/jvm compiled into a jar for `--jars`, or None without a javac.
+
+    Built once per content and Spark version (its name carries their hash) in the temporary directory,
+    like jobs_archive, and renamed into place, so concurrent runs never see half a jar.
+    """
+    sources = sorted(JVM_SOURCES.rglob("*.java"))
+    jars = Path(pyspark_home() or "") / "jars"
+    api = sorted(jars.glob("spark-sql-api_*.jar")) or [jars / "*"]
+    digest = hashlib.sha256(api[0].name.encode())
+    for path in sources:
+        digest.update(b"\0" + str(path.relative_to(JVM_SOURCES)).encode() + b"\0" + path.read_bytes())
+    folder = Path(tempfile.gettempdir()) / "gutenberg-wordcount"
+    jar = folder / f"jobs-{digest.hexdigest()[:16]}.jar"
+    if jar.exists():
+        return str(jar)
+    compiler = javac()
+    if compiler is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".javac-") as build:
+        result = subprocess.run(
+            [compiler, *JAVAC_OPTIONS, "-cp", str(api[0]), "-d", build, *map(str, sources)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"javac failed on {JVM_SOURCES}: {result.stderr.strip()}")
+        partial = folder / f".{jar.name}.{os.getpid()}"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(Path(build).rglob("*.class")):
+                zf.write(path, str(path.relative_to(build)))
+        os.replace(partial, jar)
+    return str(jar)
+
+
+def tokenizer_jar() -> str | None:
+    """The jar of the JVM tokenizer `[spark] tokenizer` asks for; None for the builtin one."""
+    choice = spark().tokenizer
+    if choice == "builtin":
+        return None
+    jar = jobs_jar()
+    if jar is None and choice == "jvm":
+        raise RuntimeError("[spark] tokenizer = jvm needs a JDK's javac (set JAVA_HOME or put it on PATH)")
+    if jar is None:
+        logger.info("No javac (a JRE only): the Spark job tokenizes with Spark's built-in regex functions")
+    return jar
+
+
+def tokenizer_args() -> tuple[list[str], list[str]]:
+    """spark-submit's `--jars` arguments and word_count.py's `--tokenizer` option for `[spark] tokenizer`."""
+    jar = tokenizer_jar()
+    return (["--jars", jar], ["--tokenizer=jvm"]) if jar else ([], ["--tokenizer=builtin"])
 
 
 class ConfiguredSparkSubmit(SparkSubmitTask):
@@ -213,8 +283,19 @@ class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
             self._submit()
         self.set_progress_percentage(100)
 
+    @property
+    def jars(self) -> list[str]:
+        jar = tokenizer_jar()
+        return [*(super().jars or []), *([jar] if jar else [])]
+
     def app_options(self) -> list[str]:
-        return [local_uri(self.input().path), local_uri(self._output_tmp), "--analysis"]
+        tokenizer = "jvm" if tokenizer_jar() else "builtin"
+        return [
+            local_uri(self.input().path),
+            local_uri(self._output_tmp),
+            "--analysis",
+            f"--tokenizer={tokenizer}",
+        ]
 
     def _submit(self) -> None:
         """spark-submit, reading its stderr as it comes: progress, tracking URL, Spark's warnings.

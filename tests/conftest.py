@@ -29,18 +29,25 @@ def http_server() -> Iterator[MirrorServer]:
 
 @pytest.fixture(scope="session")
 def spark():
-    """One local Spark session for every Spark test."""
+    """One local Spark session for every Spark test, with the JVM tokenizer (jobs/jvm) registered."""
     from pyspark.sql import SparkSession
 
+    from jobs import word_count
+    from pipeline.spark import jobs_jar
+
+    jar = jobs_jar()
+    assert jar, "no javac: the tests need a JDK to build jobs/jvm"
     session = (
         SparkSession.builder.master("local[2]")
         .appName("gutenberg-wordcount-tests")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "2g")
+        .config("spark.jars", jar)
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    assert word_count.register_book_words(session)
     yield session
     session.stop()
 

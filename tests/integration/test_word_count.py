@@ -17,6 +17,8 @@ from tests.support import REPO, SPARK_ENV, mirror_body, mirror_book_ids
 pytestmark = pytest.mark.spark
 
 SCHEMA = T.StructType([T.StructField("text", T.StringType())])
+# Every count test runs on both tokenizers: the JVM one (jobs/jvm) and Spark's built-in functions.
+by_tokenizer = pytest.mark.parametrize("tokenizer", ["jvm", "builtin"])
 
 
 def as_dict(frame) -> dict[str, int]:
@@ -27,12 +29,13 @@ def mirror_bodies() -> list[str]:
     return [mirror_body(i) for i in mirror_book_ids()]
 
 
-def test_literal_corpus(spark) -> None:
+@by_tokenizer
+def test_literal_corpus(spark, tokenizer: str) -> None:
     corpus = spark.createDataFrame(
         [("Don’t stop: don't STOP, well-known _italic_ 1984",), ("ΟΔΟΣ İstanbul café\nnaïve l'homme",)],
         SCHEMA,
     )
-    counts = word_count.count_words(corpus)
+    counts = word_count.count_words(corpus, tokenizer)
     assert counts.schema == T.StructType(
         [T.StructField("word", T.StringType(), True), T.StructField("count", T.LongType(), False)]
     )
@@ -50,16 +53,18 @@ def test_literal_corpus(spark) -> None:
     }
 
 
-def test_empty_corpus(spark) -> None:
-    assert word_count.count_words(spark.createDataFrame([], SCHEMA)).collect() == []
+@by_tokenizer
+def test_empty_corpus(spark, tokenizer: str) -> None:
+    assert word_count.count_words(spark.createDataFrame([], SCHEMA), tokenizer).collect() == []
 
 
-def test_all_shared_books_match_the_python_rules_word_for_word(spark) -> None:
+@by_tokenizer
+def test_all_shared_books_match_the_python_rules_word_for_word(spark, tokenizer: str) -> None:
     bodies = mirror_bodies()
     assert len(bodies) == 23
     expected = textrules.count_words(bodies)
     corpus = spark.createDataFrame([(body,) for body in bodies], SCHEMA).repartition(4)
-    actual = as_dict(word_count.count_words(corpus))
+    actual = as_dict(word_count.count_words(corpus, tokenizer))
     differing = {w for w in expected.keys() | actual.keys() if expected.get(w) != actual.get(w)}
     assert sorted(differing)[:20] == []
     assert actual == dict(expected)
@@ -114,7 +119,8 @@ def test_script_runs_under_spark_submit(tmp_path: Path, jobs_zip: Path) -> None:
 SIGMA_TEXTS = ["ΟΔΟΣ.Α Α.Σ ΣΑΣ''ΑΣ Don’t", "Plain Text, no capital sigma: İstanbul Don’t ÉCOLE"]
 
 
-def test_capital_sigma_texts_are_lowercased_token_by_token(spark) -> None:
+@by_tokenizer
+def test_capital_sigma_texts_are_lowercased_token_by_token(spark, tokenizer: str) -> None:
     expected = textrules.count_words(SIGMA_TEXTS)
     assert expected == {
         "οδος": 1, "α": 2, "σ": 1, "σας": 1, "ας": 1, "don't": 2,
@@ -122,4 +128,4 @@ def test_capital_sigma_texts_are_lowercased_token_by_token(spark) -> None:
     }  # fmt: skip
     assert "".join(SIGMA_TEXTS[0].split()[0]).lower() == "οδοσ.α"  # what the whole-text shortcut would see
     corpus = spark.createDataFrame([(text,) for text in SIGMA_TEXTS], SCHEMA)
-    assert as_dict(word_count.count_words(corpus)) == dict(expected)
+    assert as_dict(word_count.count_words(corpus, tokenizer)) == dict(expected)

@@ -156,11 +156,12 @@ def assert_same_tables(actual: dict[str, list[dict]], expected: dict[str, list[d
     assert tfidf == pytest.approx([row["tfidf"] for row in expected["book_words"]], rel=1e-12)
 
 
-@pytest.fixture(scope="module")
-def literal(spark) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
-    """(Spark's tables, plain Python's tables) for LITERAL_BOOKS."""
+@pytest.fixture(scope="module", params=["jvm", "builtin"])
+def literal(spark, request) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """(Spark's tables, plain Python's tables) for LITERAL_BOOKS, with each tokenizer."""
     stopwords = word_count.load_stopwords(spark)
-    tables = word_count.analyse(corpus_frame(spark, LITERAL_BOOKS), stopwords, PER_BOOK, GROWTH_POINTS)
+    corpus = corpus_frame(spark, LITERAL_BOOKS)
+    tables = word_count.analyse(corpus, stopwords, PER_BOOK, GROWTH_POINTS, request.param)
     return collect_sorted(tables), reference(LITERAL_BOOKS, PER_BOOK, GROWTH_POINTS, spark_stopwords())
 
 
@@ -232,17 +233,20 @@ def test_stop_words_are_left_out_by_each_books_language(literal, spark) -> None:
     assert "son" in listed[30]
 
 
-def test_empty_corpus_gives_empty_tables(spark) -> None:
-    tables = word_count.analyse(corpus_frame(spark, []), word_count.load_stopwords(spark), 5, 3)
+@pytest.mark.parametrize("tokenizer", ["jvm", "builtin"])
+def test_empty_corpus_gives_empty_tables(spark, tokenizer: str) -> None:
+    tables = word_count.analyse(corpus_frame(spark, []), word_count.load_stopwords(spark), 5, 3, tokenizer)
     assert {name: frame.collect() for name, frame in tables.items()} == {
         "counts": [], "books": [], "book_words": [], "growth": [],
     }  # fmt: skip
 
 
-def test_mirror_books_statistics_match_the_python_rules(spark) -> None:
+@pytest.mark.parametrize("tokenizer", ["jvm", "builtin"])
+def test_mirror_books_statistics_match_the_python_rules(spark, tokenizer: str) -> None:
     books = [(1080, 1, "English", mirror_body(1080)), (2229, 2, "German", mirror_body(2229))]
     books.append((17989, 3, "French", mirror_body(17989)))
-    tables = word_count.analyse(corpus_frame(spark, books), word_count.load_stopwords(spark), 5, 10)
+    stopwords = word_count.load_stopwords(spark)
+    tables = word_count.analyse(corpus_frame(spark, books), stopwords, 5, 10, tokenizer)
     rows = [row.asDict() for row in tables["books"].orderBy("rank").collect()]
     expected = []
     for book_id, rank, language, text in books:

@@ -99,14 +99,18 @@ def test_spark_submit_gets_the_hdfs_uris_unchanged(hdfs_root) -> None:
     task = WordCountSpark(date=DAY, n_books=2)
     # What temporary_path() hands the job: the output URI with a suffix, renamed when spark-submit succeeds.
     task._output_tmp = f"{ROOT}/word_counts/spark/{RUN}-luigi-tmp-000000001"
-    assert task.app_command() == [
-        str(JOBS_DIR / "word_count.py"),
-        f"{ROOT}/corpus/{RUN}",
-        f"{ROOT}/word_counts/spark/{RUN}-luigi-tmp-000000001",
-        "--analysis",
-    ]
-    with ConfigOverride("spark", "master", "yarn"):
+    # The builtin tokenizer needs no jar (the unit layer compiles nothing).
+    with ConfigOverride("spark", "tokenizer", "builtin"):
+        assert task.app_command() == [
+            str(JOBS_DIR / "word_count.py"),
+            f"{ROOT}/corpus/{RUN}",
+            f"{ROOT}/word_counts/spark/{RUN}-luigi-tmp-000000001",
+            "--analysis",
+            "--tokenizer=builtin",
+        ]
+    with ConfigOverride("spark", "master", "yarn"), ConfigOverride("spark", "tokenizer", "builtin"):
         command = task.spark_command()
+    assert "--jars" not in command
     assert command[:5] == [task.spark_submit, "--master", "yarn", "--deploy-mode", "client"]
     assert command[command.index("--py-files") + 1] == jobs_archive()
     # On a cluster the executors' Python is the cluster's; only local masters pin this interpreter.
