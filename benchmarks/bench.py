@@ -29,11 +29,11 @@ import sys
 from pathlib import Path
 
 import luigi
-from corpora import Corpus, build_corpora
+from corpora import Corpus, build_corpora, mirror_books
 from measure import Run, log
 from minihdfs import mini_cluster, upload
 from report import Report, machine, markdown, targets, write
-from tools import Tool, floor_and_end_to_end, run_tool, tool_table
+from tools import E2E_BOOKS, QUICK_E2E_BOOKS, Tool, floor_and_end_to_end, run_tool, tool_table
 
 from pipeline import storage
 from pipeline.config import spark_environment
@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         machine(),
     )
     corpora = build_corpora(sizes, store)
-    end_to_end = [] if args.no_end_to_end else floor_and_end_to_end(workdir)
+    many = QUICK_E2E_BOOKS if args.quick else E2E_BOOKS
+    end_to_end = [] if args.no_end_to_end else floor_and_end_to_end(workdir, mirror_books(), many)
     results: dict[float, list[Result]] = {corpus.size_mib: [] for corpus in corpora}
 
     def done(corpus: Corpus, tools: list[Tool]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import json
 import os
 import re
 import subprocess
@@ -206,5 +207,10 @@ def build_corpus(size_mib: float, books: list[MirrorBook], store: Path, url: str
 def build_corpora(sizes: list[float], store: Path) -> list[Corpus]:
     """One corpus a size, from one repeated mirror large enough for the largest."""
     books = mirror_books()
-    with serving(repeated_mirror(books_for(max(sizes), books), books)) as url:
+    needed = books_for(max(sizes), books)
+    # The top list is kept per date: one from a run for smaller corpora lists too few books for this one.
+    top = Path(storage.top_books_path(BENCH_DATE, PERIOD))
+    if top.exists() and len(json.loads(top.read_text(encoding="utf-8")).get("books", [])) < needed:
+        top.unlink()
+    with serving(repeated_mirror(needed, books)) as url:
         return [build_corpus(size, books, store, url) for size in sizes]

@@ -175,8 +175,9 @@ def markdown(report: Report) -> str:
         "main-noop": "README main command, no-op rerun",
     }
     for run in report.runs:
-        if run.tool in names:
-            lines.append(f"| {names[run.tool]} | {run.wall_s:.1f} | {run.peak_rss_mib:.0f} |")
+        if run.tool in names or run.tool.startswith(("main-many", "tr-many")):
+            label = cell(run.label or names[run.tool])
+            lines.append(f"| {label} | {run.wall_s:.1f} | {run.peak_rss_mib:.0f} |")
     lines += ["", "| target | measured | goal | met |", "| --- | ---: | ---: | --- |"]
     for t in report.targets:
         met = {True: "yes", False: "**no**", None: "not run"}[t["met"]]  # type: ignore[index]

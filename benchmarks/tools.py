@@ -26,9 +26,11 @@ from corpora import (
     BENCH_DATE,
     PERIOD,
     Corpus,
+    MirrorBook,
     corpus_flags,
     offline_flags,
     pipeline_command,
+    repeated_mirror,
     serving,
     static_mirror,
 )
@@ -37,6 +39,7 @@ from minihdfs import HdfsCorpus
 from mrjob.job import MRJob
 
 import jobs
+from jobs import textrules
 from jobs.mr_word_count import MRWordCount
 from pipeline import config, storage
 from pipeline.formats import read_word_counts
@@ -160,6 +163,34 @@ con.execute(f"""
 '''
 
 
+# Our rules in polars (its regex engine is Rust's): the shortcut of textrules.words, row by row. A text
+# with a capital sigma is lowercased token by token after the match; Rust's to_lowercase applies
+# Unicode's Final_Sigma within each token, as Python's str.lower does.
+POLARS_SCRIPT = """
+import sys
+import polars as pl
+corpus, out, pattern, sigma, curly = sys.argv[1:6]
+text = pl.col("text")
+cased = text.str.contains(sigma, literal=True)
+words = (
+    pl.scan_parquet(corpus + "/*.parquet")
+    .select(
+        pl.when(cased)
+        .then(text.str.extract_all(pattern).list.eval(pl.element().str.to_lowercase()))
+        .otherwise(text.str.to_lowercase().str.extract_all(pattern))
+        .alias("word")
+    )
+    .explode("word")
+    .drop_nulls()
+    .select(pl.col("word").str.replace_all(curly, "\'", literal=True))
+    .group_by("word")
+    .len("n")
+    .sort(["n", "word"], descending=[True, False])
+)
+words.collect().write_csv(out, include_header=False)
+"""
+
+
 def read_ours(path: Path) -> dict[str, int]:
     """The pipeline's word-count table (Parquet), as WordCountSpark and WordCountHadoop write it."""
     return dict(read_word_counts(str(path)))
@@ -230,6 +261,8 @@ def tool_table(workdir: Path) -> list[Tool]:
     counter.write_text(COUNTER_SCRIPT.format(project=str(PROJECT_DIR)))
     duckdb_script = workdir / "duck.py"
     duckdb_script.write_text(DUCKDB_SCRIPT)
+    polars_script = workdir / "polars_count.py"
+    polars_script.write_text(POLARS_SCRIPT)
 
     def out(run_dir: Path) -> Path:
         return run_dir / "out"
@@ -292,6 +325,12 @@ def tool_table(workdir: Path) -> list[Tool]:
     def duck(c: Corpus, d: Path) -> list[str]:
         return [python, str(duckdb_script), c.parquet_dir, str(out(d)), DUCKDB_SPLIT]
 
+    def polars(c: Corpus, d: Path) -> list[str]:
+        return [
+            python, str(polars_script), c.parquet_dir, str(out(d)), textrules.WORD_PATTERN,
+            textrules.CONTEXT_CASED, textrules.APOSTROPHE_FROM,
+        ]  # fmt: skip
+
     ours = JOBS_DIR / "mr_word_count.py"
     # Run as a user runs it, the job writes mrjob's output, not the table WordCountMR makes of it.
     read_mr_word_count = read_mrjob(MRWordCount)
@@ -327,6 +366,10 @@ def tool_table(workdir: Path) -> list[Tool]:
         Tool(
             "duckdb", "DuckDB SQL, 2 threads (regexp split, unnest, group by)", False, ALL, duck,
             read_csv_counts, "split on non-letters",
+        ),
+        Tool(
+            "polars", "polars, 2 threads (our word pattern and lowercasing rule)", False, ALL, polars,
+            read_csv_counts, env=lambda c: {**os.environ, "POLARS_MAX_THREADS": "2"},
         ),
         Tool(
             "spark-hdfs", "our Spark job (spark-submit, local[2]), hdfs:// in and out", True, ALL, spark_hdfs,
@@ -388,21 +431,52 @@ def run_tool(tool: Tool, corpus: Corpus, workdir: Path) -> tuple[Run, dict[str, 
     return run, counts
 
 
-def floor_and_end_to_end(workdir: Path) -> list[Run]:
-    """The trivial spark-submit (the JVM floor) and the README's main command, cold and as a no-op."""
+E2E_BOOKS = 128  # the many-book end-to-end run (--quick: QUICK_E2E_BOOKS)
+QUICK_E2E_BOOKS = 12
+E2E_DATE = "2000-01-02"  # not the corpora's date: this run downloads its books
+
+
+def floor_and_end_to_end(workdir: Path, books: list[MirrorBook], n_books: int = E2E_BOOKS) -> list[Run]:
+    """The trivial spark-submit (the JVM floor) and the README's main command, cold and as a no-op; then
+    the same at `n_books` copies of the mirror's books from a loopback server (every stage, downloads
+    included), and `tr | sort | uniq` over the raw files that run downloaded."""
     script = workdir / "trivial.py"
     script.write_text(TRIVIAL_SCRIPT)
     store = workdir / "end-to-end"
-    shutil.rmtree(store, ignore_errors=True)
-    runs = []
+    many = workdir / f"end-to-end-{n_books}"
+    for folder in (store, many):
+        shutil.rmtree(folder, ignore_errors=True)
     with serving(static_mirror()) as url:
         main = pipeline_command("TopWordsSpark", *offline_flags(url, store))
-        commands = {"spark-trivial": spark_submit(str(script)), "main-cold": main, "main-noop": main}
-        for name, command in commands.items():
-            measured = measure(command)
-            if measured.returncode != 0:  # a failed run would pass for a fast one
-                sys.exit(f"{name}: `{' '.join(command)}` exited {measured.returncode}")
-            runs.append(Run(name, 0, 0, round(measured.wall_s, 2), 0, round(measured.peak_rss_mib)))
+        runs = timed({"spark-trivial": spark_submit(str(script)), "main-cold": main, "main-noop": main})
+    with serving(repeated_mirror(n_books, books)) as url:
+        flags = [f"--n-books={n_books}", f"--date={E2E_DATE}", *offline_flags(url, many)]
+        main = pipeline_command("TopWordsSpark", *flags)
+        runs += timed({"main-many-cold": main, "main-many-noop": main})
+    raw = sorted(str(p) for p in (many / "raw").glob("*/pg*.txt"))
+    if len(raw) != n_books:
+        sys.exit(f"the {n_books}-book run left {len(raw)} raw books in {many / 'raw'}")
+    raw_mb = sum(Path(p).stat().st_size for p in raw) / 1e6
+    out = workdir / "tr-many.txt"
+    runs += timed({"tr-many-raw": ["bash", "-c", f'cat "$@" | {TR_PIPELINE} > {out}', "tr", *raw]})
+    labels = {
+        "main-many-cold": f"the same at {n_books} books (copies of the mirror's, {raw_mb:.0f} MB raw), cold",
+        "main-many-noop": f"the same at {n_books} books, no-op rerun",
+        "tr-many-raw": f"`{TR_PIPELINE}` over those {n_books} raw files",
+    }
+    for run in runs:
+        run.label = labels.get(run.tool, "")
     for run in runs:
         log_run(run)
+    return runs
+
+
+def timed(commands: dict[str, list[str]]) -> list[Run]:
+    """Each command run once, in order, as a corpus-less Run; a failed one ends the benchmark."""
+    runs = []
+    for name, command in commands.items():
+        measured = measure(command)
+        if measured.returncode != 0:  # a failed run would pass for a fast one
+            sys.exit(f"{name}: `{' '.join(command[:8])} ...` exited {measured.returncode}")
+        runs.append(Run(name, 0, 0, round(measured.wall_s, 2), 0, round(measured.peak_rss_mib)))
     return runs

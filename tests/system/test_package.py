@@ -5,6 +5,7 @@ with the venv not activated, as cron would."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -78,6 +79,7 @@ def test_the_wheel_carries_what_runs(wheel: Path) -> None:
         "jobs/word_count.py",
         "jobs/mr_word_count.py",
         "jobs/textrules.py",
+        "jobs/jvm/gutenberg/wordcount/BookWords.java",
         "pipeline/spark.py",
     } <= names
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "conf/", "data/"))]
@@ -108,6 +110,10 @@ def test_main_command_from_the_installed_wheel(venv_luigi: Path, tmp_path: Path)
     assert report.read_text(encoding="utf-8") == expected_top_words_csv(ids, 50, "english")
     # The packaged log4j2 setup reached the JVM (it sets the layout of Spark's own lines).
     assert "-Dlog4j2.configurationFile=file://" + str(venv_luigi.parent.parent) in result.stderr
+    # The installed package's Java source was compiled and counted the words.
+    [command] = [line for line in result.stderr.splitlines() if "Running command: " in line]
+    assert re.search(r" --jars \S+/jobs-[0-9a-f]{16}\.jar ", command), command
+    assert command.endswith(" --analysis --tokenizer=jvm"), command
 
 
 def closed_port() -> int:

@@ -1,10 +1,9 @@
 package gutenberg.wordcount;
 
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -137,8 +136,8 @@ public final class BookWords implements UDF1<String, List<Row>> {
         if (text == null) {
             return null;
         }
-        // word -> {count, first position}
-        Map<String, long[]> words = new HashMap<>();
+        Counts counts = new Counts();
+        char[] word = new char[64];
         int n = text.length();
         long position = 0;
         int i = 0;
@@ -149,20 +148,103 @@ public final class BookWords implements UDF1<String, List<Row>> {
                 continue;
             }
             int end = tokenEnd(text, i);
-            String word = lower(text.substring(i, end)).replace('\u2019', '\'');
-            long[] entry = words.get(word);
-            if (entry == null) {
-                words.put(word, new long[] {1, position});
-            } else {
-                entry[0]++;
+            int length = end - i;
+            if (length > word.length) {
+                word = new char[Math.max(length, 2 * word.length)];
             }
+            // Most tokens are ASCII letters: lowercased in place, with no String made for a word seen before.
+            boolean ascii = true;
+            for (int k = 0; k < length; k++) {
+                char c = text.charAt(i + k);
+                if (c >= 128) {
+                    ascii = false;
+                    break;
+                }
+                word[k] = (char) (c | 0x20); // A-Z to a-z; a-z and the apostrophe (0x27) have the bit
+            }
+            if (!ascii) {
+                String lowered = lower(text.substring(i, end)).replace('\u2019', '\'');
+                length = lowered.length();
+                if (length > word.length) {
+                    word = new char[Math.max(length, 2 * word.length)];
+                }
+                lowered.getChars(0, length, word, 0);
+            }
+            counts.add(word, length, position);
             position++;
             i = end;
         }
-        List<Row> rows = new ArrayList<>(words.size());
-        for (Map.Entry<String, long[]> e : words.entrySet()) {
-            rows.add(RowFactory.create(e.getKey(), e.getValue()[0], e.getValue()[1]));
+        return counts.rows();
+    }
+
+    /** Words (as char arrays) to {count, first position}: an open-addressing table, linear probing. */
+    static final class Counts {
+        private char[][] keys = new char[1024][];
+        private int[] hashes = new int[1024];
+        private long[] counts = new long[1024];
+        private long[] firsts = new long[1024];
+        private int size;
+
+        void add(char[] word, int length, long position) {
+            int hash = 0x9E3779B9;
+            for (int k = 0; k < length; k++) {
+                hash = (hash ^ word[k]) * 0x01000193;
+            }
+            hash ^= hash >>> 16;
+            int mask = keys.length - 1;
+            for (int slot = hash & mask; ; slot = (slot + 1) & mask) {
+                char[] key = keys[slot];
+                if (key == null) {
+                    keys[slot] = Arrays.copyOf(word, length);
+                    hashes[slot] = hash;
+                    counts[slot] = 1;
+                    firsts[slot] = position;
+                    if (++size * 2 > keys.length) {
+                        grow();
+                    }
+                    return;
+                }
+                if (hashes[slot] == hash && Arrays.equals(key, 0, key.length, word, 0, length)) {
+                    counts[slot]++;
+                    return;
+                }
+            }
         }
-        return rows;
+
+        private void grow() {
+            char[][] oldKeys = keys;
+            int[] oldHashes = hashes;
+            long[] oldCounts = counts;
+            long[] oldFirsts = firsts;
+            int capacity = oldKeys.length * 2;
+            keys = new char[capacity][];
+            hashes = new int[capacity];
+            counts = new long[capacity];
+            firsts = new long[capacity];
+            int mask = capacity - 1;
+            for (int old = 0; old < oldKeys.length; old++) {
+                if (oldKeys[old] == null) {
+                    continue;
+                }
+                int slot = oldHashes[old] & mask;
+                while (keys[slot] != null) {
+                    slot = (slot + 1) & mask;
+                }
+                keys[slot] = oldKeys[old];
+                hashes[slot] = oldHashes[old];
+                counts[slot] = oldCounts[old];
+                firsts[slot] = oldFirsts[old];
+            }
+        }
+
+        List<Row> rows() {
+            List<Row> rows = new ArrayList<>(size);
+            for (int slot = 0; slot < keys.length; slot++) {
+                if (keys[slot] != null) {
+                    rows.add(RowFactory.create(new String(keys[slot]), counts[slot], firsts[slot]));
+                }
+            }
+            return rows;
+        }
     }
 }
