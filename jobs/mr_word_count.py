@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from mrjob.job import MRJob
 from mrjob.protocol import TextValueProtocol
 
-from jobs.textrules import words
+from jobs.textrules import BATCH_LINES, words
 
 # This package, shipped to every task's working directory as `jobs/`, so `jobs.textrules` imports there.
 JOBS_PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -50,11 +50,19 @@ class MRWordCount(MRJob):
     def mapper_init(self) -> None:
         # One Counter per map task: each distinct word leaves the mapper once, not once per occurrence.
         self.counts: Counter[str] = Counter()
+        self.lines: list[str] = []
 
     def mapper(self, _: None, line: str) -> None:
-        self.counts.update(words(line))
+        self.lines.append(line)
+        if len(self.lines) >= BATCH_LINES:
+            self.count_lines()
+
+    def count_lines(self) -> None:
+        self.counts.update(words("\n".join(self.lines)))
+        self.lines.clear()
 
     def mapper_final(self) -> Iterator[tuple[str, int]]:
+        self.count_lines()
         yield from self.counts.items()
 
     def combiner(self, word: str, counts: Iterable[int]) -> Iterator[tuple[str, int]]:

@@ -144,6 +144,11 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(text.lower().replace(APOSTROPHE_FROM, APOSTROPHE_TO))
 
 
+# Lines a MapReduce mapper tokenizes together: a token never spans a line break, so the words of lines
+# joined by newlines are the words of each line, for one `words` call (and one Counter.update) per batch.
+BATCH_LINES = 512
+
+
 def count_words(texts: Iterable[str]) -> Counter[str]:
     """Count the words of several texts (the reference every engine is tested against)."""
     counts: Counter[str] = Counter()

@@ -170,17 +170,27 @@ def _map_split(job: Any, split: tuple[str, int, int]) -> list[str]:
 
 
 def split_lines(path: str, start: int, end: int) -> Iterator[str]:
-    """The lines that begin in [start, end) of a UTF-8 file, as Hadoop's line reader assigns them."""
+    """The lines that begin in [start, end) of a UTF-8 file, as Hadoop's line reader assigns them.
+
+    The split is read and decoded in one piece (a tell() and a decode per line took a third of the
+    map tasks' time); lines end at `\\n` only, as Hadoop's do, not at str.splitlines' other breaks.
+    """
     with open(path, "rb") as handle:
         if start:
             # A line that began before `start` belongs to the previous split.
             handle.seek(start - 1)
             handle.readline()
-        while handle.tell() < end:
-            line = handle.readline()
-            if not line:
-                return
-            yield line.decode("utf-8")
+        begin = handle.tell()
+        if begin >= end:
+            return
+        data = handle.read(end - begin)
+        if data and not data.endswith(b"\n"):
+            data += handle.readline()  # the last line begins in the split: all of it is the split's
+    lines = data.decode("utf-8").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        yield line + "\n"
 
 
 class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
@@ -279,12 +289,20 @@ class WordCountHadoop(CorpusTask, luigi_hadoop.JobTask):
     def init_mapper(self) -> None:
         # In-mapper combining: each distinct word leaves a map task once.
         self._counts: Counter[str] = Counter()
+        self._lines: list[str] = []
 
     def mapper(self, line: str) -> Iterator[tuple[str, int]]:
-        self._counts.update(textrules.words(line))
+        self._lines.append(line)
+        if len(self._lines) >= textrules.BATCH_LINES:
+            self._count_lines()
         return iter(())
 
+    def _count_lines(self) -> None:
+        self._counts.update(textrules.words("\n".join(self._lines)))
+        self._lines.clear()
+
     def final_mapper(self) -> Iterator[tuple[str, int]]:
+        self._count_lines()
         yield from self._counts.items()
 
     def combiner(self, word: str, counts: Iterable[int]) -> Iterator[tuple[str, int]]:
