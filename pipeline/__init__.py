@@ -22,7 +22,7 @@ console.install()
 from pipeline.corpus import CorpusParquet, CorpusText  # noqa: E402
 from pipeline.fetch import CatalogRecord, DownloadBook, TopBooks  # noqa: E402
 from pipeline.mapreduce import TopWordsHadoop, TopWordsMR, WordCountHadoop, WordCountMR  # noqa: E402
-from pipeline.spark import TopWordsSpark, WordCountSpark  # noqa: E402
+from pipeline.spark import SparkClassArchive, TopWordsSpark, WordCountSpark  # noqa: E402
 from pipeline.timings import record_timing  # noqa: E402, F401 - registers the PROCESSING_TIME handler
 from pipeline.topwords import TopWords  # noqa: E402
 from pipeline.trend import TopWordsTrend  # noqa: E402
@@ -32,6 +32,7 @@ __all__ = [
     "CorpusParquet",
     "CorpusText",
     "DownloadBook",
+    "SparkClassArchive",
     "TopBooks",
     "TopWords",
     "TopWordsHadoop",

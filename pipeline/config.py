@@ -72,6 +72,11 @@ class spark(luigi.Config):  # noqa: N801 - the same section luigi.contrib.spark 
     java_options = luigi.Parameter(
         default="", description="extra driver JVM options, e.g. -XX:+UseParallelGC"
     )
+    class_data_sharing = luigi.BoolParameter(
+        default=True,
+        parsing=luigi.BoolParameter.EXPLICIT_PARSING,
+        description="map the driver's class archive (made once by SparkClassArchive) into local drivers",
+    )
     tokenizer = luigi.ChoiceParameter(
         choices=("auto", "jvm", "builtin"),
         default="auto",

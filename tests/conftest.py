@@ -33,7 +33,7 @@ def spark():
     from pyspark.sql import SparkSession
 
     from jobs import word_count
-    from pipeline.spark import jobs_jar
+    from pipeline.jvm import jobs_jar
 
     jar = jobs_jar()
     assert jar, "no javac: the tests need a JDK to build jobs/jvm"
