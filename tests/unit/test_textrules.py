@@ -10,6 +10,7 @@ import regex
 
 from jobs import textrules
 from jobs.textrules import count_words, decode, normalize, read_book, strip_boilerplate, tokenize
+from tests.support import mirror_book_ids, mirror_dir
 
 # --- decoding ---------------------------------------------------------------------------------------
 
@@ -49,6 +50,25 @@ def test_every_byte_decodes_to_one_character() -> None:
     text, encoding = decode(bytes(range(256)))
     assert encoding == "cp1252"
     assert len(text) == 256
+
+
+def cp1252_by_table(data: bytes) -> str:
+    """The rule written out byte by byte: cp1252's character, or the byte's own code point in a hole."""
+    holes = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+    return "".join(chr(b) if b in holes else bytes([b]).decode("cp1252") for b in data)
+
+
+def test_cp1252_decoding_is_the_byte_table_for_every_byte_and_mirror_book() -> None:
+    every = bytes(range(256)) * 3
+    assert decode(every) == (cp1252_by_table(every), "cp1252")
+    decoded = 0
+    for book_id in mirror_book_ids():
+        data = (mirror_dir() / "cache" / "epub" / str(book_id) / f"pg{book_id}.txt").read_bytes()
+        text, encoding = decode(data)
+        if encoding == "cp1252":
+            assert text == cp1252_by_table(data)
+            decoded += 1
+    assert decoded == 3  # pg2000, pg2229 and pg17989 are not UTF-8
 
 
 # --- newlines and NFC -------------------------------------------------------------------------------
