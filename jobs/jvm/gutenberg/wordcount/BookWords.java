@@ -19,9 +19,10 @@ import org.apache.spark.sql.api.java.UDF1;
  * the token's end) with {@code ’} as {@code '}. tests/integration/test_tokenizers.py proves it equal to
  * the Python rules on every code point and on every book of the shared mirror.
  *
- * <p>Why JVM code rather than Spark's built-in functions: counting inside the book turns ~190 million
- * token rows of a 1 GiB corpus into ~20 million (word, book) rows before Spark's aggregation sees them,
- * and a scan over the characters is several times faster than java.util.regex with Unicode classes.
+ * <p>Why JVM code rather than Spark's built-in functions: counting inside the book hands Spark's
+ * aggregation one row per distinct word of a book instead of one per token (192 million in the 1 GiB
+ * benchmark corpus), and a scan over the characters needs no java.util.regex match objects; the
+ * tokenizing stage at 1 GiB took 21 s against 54 s with regexp_extract_all (README "Performance").
  */
 public final class BookWords implements UDF1<String, List<Row>> {
     private static final long serialVersionUID = 1L;
