@@ -22,12 +22,13 @@ JVM_SOURCES = JOBS_DIR / "jvm"
 JAVAC_OPTIONS = ("-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "--release", "17", "-nowarn")
 
 
-def javac() -> str | None:
-    """The JDK's javac: JAVA_HOME's, else the one on PATH; None with only a JRE."""
+def jdk_tool(name: str) -> str | None:
+    """A JDK command (`java`, `javac`): JAVA_HOME's, else the one on PATH; None if there is none (a JRE
+    has no javac)."""
     home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "javac").is_file():
-        return str(Path(home) / "bin" / "javac")
-    return shutil.which("javac")
+    if home and (Path(home) / "bin" / name).is_file():
+        return str(Path(home) / "bin" / name)
+    return shutil.which(name)
 
 
 def jobs_jar() -> str | None:
@@ -46,7 +47,7 @@ def jobs_jar() -> str | None:
     jar = folder / f"jobs-{digest.hexdigest()[:16]}.jar"
     if jar.exists():
         return str(jar)
-    compiler = javac()
+    compiler = jdk_tool("javac")
     if compiler is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,21 +68,13 @@ def jobs_jar() -> str | None:
     return str(jar)
 
 
-def java_binary() -> str | None:
-    """The `java` spark-submit starts: JAVA_HOME's, else the one on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").is_file():
-        return str(Path(home) / "bin" / "java")
-    return shutil.which("java")
-
-
 def class_archive_path() -> Path | None:
     """Where the driver's class-data sharing archive for this Java and Spark is (None without a java).
 
     Its name carries a hash of the java binary (path and time) and of Spark's jars: an archive only
     serves the JVM that wrote it, with the same class path.
     """
-    java = java_binary()
+    java = jdk_tool("java")
     if java is None:
         return None
     real = os.path.realpath(java)

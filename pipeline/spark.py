@@ -211,11 +211,25 @@ class SparkProgress:
         return False
 
 
-class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
+class WordCountSubmit(ConfiguredSparkSubmit):
+    """ConfiguredSparkSubmit of jobs/word_count.py with the tokenizer `[spark] tokenizer` asks for: its jar
+    on `--jars` and `tokenizer_option()` among the app's options."""
+
+    app = str(JOBS_DIR / "word_count.py")
+
+    @property
+    def jars(self) -> list[str]:
+        jar = tokenizer_jar()
+        return [*(super().jars or []), *([jar] if jar else [])]
+
+    def tokenizer_option(self) -> str:
+        return f"--tokenizer={'jvm' if tokenizer_jar() else 'builtin'}"
+
+
+class WordCountSpark(CorpusTask, WordCountSubmit):
     """Every word of one corpus with its count, by jobs/word_count.py: Parquet under word_counts/spark/."""
 
     name = "gutenberg-wordcount"
-    app = str(JOBS_DIR / "word_count.py")
     engine = "spark"
 
     def requires(self) -> CorpusParquet:
@@ -247,19 +261,9 @@ class WordCountSpark(CorpusTask, ConfiguredSparkSubmit):
             self._submit()
         self.set_progress_percentage(100)
 
-    @property
-    def jars(self) -> list[str]:
-        jar = tokenizer_jar()
-        return [*(super().jars or []), *([jar] if jar else [])]
-
     def app_options(self) -> list[str]:
-        tokenizer = "jvm" if tokenizer_jar() else "builtin"
-        return [
-            local_uri(self.input().path),
-            local_uri(self._output_tmp),
-            "--analysis",
-            f"--tokenizer={tokenizer}",
-        ]
+        tmp = local_uri(self._output_tmp)
+        return [local_uri(self.input().path), tmp, "--analysis", self.tokenizer_option()]
 
     def _submit(self) -> None:
         """spark-submit, reading its stderr as it comes: progress, tracking URL, Spark's warnings.
@@ -304,14 +308,13 @@ ARCHIVE_BOOKS = [
 ]
 
 
-class SparkClassArchive(ConfiguredSparkSubmit):
+class SparkClassArchive(WordCountSubmit):
     """The Spark driver's class-data sharing archive for this machine's Java and Spark (about 190 MB in
     the temporary directory): made once by one word count with analysis of a two-book corpus, it starts
     every later local driver some seconds sooner. WordCountSpark uses it when it exists and never needs it.
     """
 
     name = "gutenberg-wordcount-class-archive"
-    app = str(JOBS_DIR / "word_count.py")
     map_class_archive = False
 
     def output(self) -> luigi.LocalTarget:
@@ -352,14 +355,8 @@ class SparkClassArchive(ConfiguredSparkSubmit):
                 )
             os.replace(partial, target)
 
-    @property
-    def jars(self) -> list[str]:
-        jar = tokenizer_jar()
-        return [*(super().jars or []), *([jar] if jar else [])]
-
     def app_options(self) -> list[str]:
-        tokenizer = "jvm" if tokenizer_jar() else "builtin"
-        return [str(self._work / "corpus"), str(self._work / "out"), "--analysis", f"--tokenizer={tokenizer}"]
+        return [str(self._work / "corpus"), str(self._work / "out"), "--analysis", self.tokenizer_option()]
 
     @property
     def master(self) -> str:
