@@ -87,7 +87,11 @@ CONSOLE_LINES = {
     "book": re.compile(
         r"INFO: book (\d+) \((\d+) of 10\): [\d,]+ bytes in [\d.]+ s \([\d.]+ [kMG]?B/s\) from http://\S+"
     ),
-    "command": re.compile(r"INFO: Running command: \S+/spark-submit\S* --master local\[\*\] .* --analysis"),
+    # With a JDK here, the job counts with the JVM tokenizer from its jar.
+    "command": re.compile(
+        r"INFO: Running command: \S+/spark-submit\S* --master local\[\*\] .* "
+        r"--jars \S+/jobs-[0-9a-f]{16}\.jar .* --analysis --tokenizer=jvm"
+    ),
     "ui": re.compile(r"INFO: WordCountSpark: Spark UI at http://\S+"),
     "progress": re.compile(r"INFO: WordCountSpark: (\d+)% (step [1-4]/4 .*: \d+/\d+ tasks|done)"),
     "blank": re.compile(r""),

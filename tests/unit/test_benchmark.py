@@ -38,7 +38,7 @@ def test_targets_are_ratios_of_the_same_run() -> None:
         "5. peak RSS of hadoop at 1024 MiB (MiB)": (1100, False),
         "5. peak RSS of spark at 1024 MiB (MiB)": (2500, True),
         "15.1 main command cold vs trivial spark-submit (time)": (1.4, True),
-        "15.2 many books (128; --quick 12) end to end vs tr|sort|uniq over their raw files (time)": (
+        "15.2 128 books end to end vs tr|sort|uniq over their raw files (time)": (
             3.75,
             False,
         ),
