@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, MirrorServer, mirror_dir
+from tests.support import JOBS, MirrorServer, mirror_dir
 
 
 @pytest.fixture
@@ -68,4 +68,4 @@ def spark_submit_log(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def jobs_zip(tmp_path: Path) -> Path:
     """The `jobs` package zipped as the job's docstring says (`zip -r jobs.zip jobs`)."""
-    return Path(shutil.make_archive(str(tmp_path / "jobs"), "zip", root_dir=REPO, base_dir="jobs"))
+    return Path(shutil.make_archive(str(tmp_path / "jobs"), "zip", root_dir=JOBS.parent, base_dir="jobs"))

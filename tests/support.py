@@ -22,9 +22,13 @@ from pathlib import Path
 
 import pytest
 
+import jobs
 from pipeline import gutenberg as gb
 
 REPO = Path(__file__).resolve().parent.parent
+# The jobs package under test: the checkout's, or the installed one where the tests run without a checkout
+# (docker/Dockerfile's image).
+JOBS = Path(jobs.__file__).resolve().parent
 
 
 def mirror_dir() -> Path:

@@ -21,6 +21,7 @@ from pipeline.config import MRJOB_CONF
 from pipeline.formats import read_word_counts
 from pipeline.mapreduce import WordCountHadoop
 from tests.support import (
+    JOBS,
     REPO,
     MirrorServer,
     mirror_body,
@@ -93,7 +94,7 @@ def test_mrjob_local_runner_from_the_command_line(tmp_path: Path) -> None:
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("".join(LITERAL_LINES[:2]), encoding="utf-8")
     second.write_text(LITERAL_LINES[2], encoding="utf-8")
-    command = [sys.executable, "jobs/mr_word_count.py", "-r", "local", "--conf-path", "conf/mrjob.conf"]
+    command = [sys.executable, str(JOBS / "mr_word_count.py"), "-r", "local", "--conf-path", str(MRJOB_CONF)]
     result = subprocess.run(
         [*command, str(first), str(second)], cwd=REPO, capture_output=True, text=True, check=False
     )

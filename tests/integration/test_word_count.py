@@ -12,7 +12,7 @@ import pytest
 from pyspark.sql import types as T
 
 from jobs import textrules, word_count
-from tests.support import REPO, SPARK_ENV, mirror_body, mirror_book_ids
+from tests.support import JOBS, REPO, SPARK_ENV, mirror_body, mirror_book_ids
 
 pytestmark = pytest.mark.spark
 
@@ -93,7 +93,7 @@ def test_script_runs_under_spark_submit(tmp_path: Path, jobs_zip: Path) -> None:
             f"spark.pyspark.python={sys.executable}",
             "--py-files",
             str(jobs_zip),
-            "jobs/word_count.py",
+            str(JOBS / "word_count.py"),
             str(corpus),
             str(tmp_path / "out"),
         ],

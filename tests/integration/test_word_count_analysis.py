@@ -17,7 +17,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import textrules, word_count
-from tests.support import REPO, SPARK_ENV, mirror_body
+from tests.support import JOBS, REPO, SPARK_ENV, mirror_body
 
 pytestmark = pytest.mark.spark
 
@@ -344,7 +344,7 @@ def test_script_with_analysis_under_spark_submit(spark, tmp_path: Path, jobs_zip
             "-XX:TieredStopAtLevel=1",
             "--py-files",
             str(jobs_zip),
-            "jobs/word_count.py",
+            str(JOBS / "word_count.py"),
             str(tmp_path / "corpus"),
             str(tmp_path / "out"),
             "--analysis",

@@ -1,4 +1,5 @@
-"""docker/Dockerfile and docker/compose.yaml refer only to things the project has (no Docker engine here).
+"""docker/Dockerfile and docker/compose.yaml refer only to things the project has, read as files (the
+container tests, tests/system/test_container_*.py, build and run them with podman).
 
 The compose checks parse the file with yaml.safe_load and compare each service's command with what it
 names: the executables, the Luigi task and flags (parsed by Luigi's own command-line parser), the mini
@@ -41,7 +42,8 @@ DOCKER_DIR = REPO / "docker"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 COMPOSE = DOCKER_DIR / "compose.yaml"
 IMAGE = "gutenberg-wordcount"
-SERVICES = {"luigid", "spark-master", "spark-worker", "hadoop", "pipeline", "tests"}
+SERVICES = {"luigid", "spark-master", "spark-worker", "hadoop", "pipeline", "pipeline-hdfs", "tests"}
+PIPELINES = ["pipeline", "pipeline-hdfs"]
 # Flags of luigi.interface.core, which has no section prefix on the command line.
 LUIGI_CORE_FLAGS = {"--scheduler-host", "--scheduler-port", "--workers"}
 # Sections of Luigi's own (not pipeline.config's) whose flags the pipeline service sets.
@@ -155,11 +157,16 @@ def parse_hadoop_cluster(
 
 def test_base_image_is_python_3_11_and_java_17_is_installed() -> None:
     steps = instructions()
-    assert steps[0] == ("FROM", "python:3.11-slim-bookworm")
+    # The base is a build argument (docker/build-offline passes a debootstrapped Debian bookworm).
+    assert steps[:2] == [("ARG", "BASE=python:3.11-slim-bookworm"), ("FROM", "${BASE}")]
     packages = runs()[0].split("--no-install-recommends", 1)[1].split("&&")[0].split()
-    # A JDK (its javac compiles the mini cluster's Java main; it brings the JRE) and Maven, as in .ci/run.
-    assert packages == ["openjdk-17-jdk-headless", "maven", "procps"]
+    # A JDK (javac compiles the JVM tokenizer and the mini cluster's Java main; it brings the JRE) and
+    # Maven, as in .ci/run; Debian's Python 3.11 where the base has no python3.
+    assert packages[:3] == ["openjdk-17-jdk-headless", "maven", "procps"]
+    assert " ".join(packages[3:]) == "$(command -v python3 >/dev/null || echo python3 python3-venv)"
     assert "openjdk-17-jdk-headless maven" in (REPO / ".ci" / "run").read_text()
+    assert runs()[1] == "python3 -m venv /opt/venv"
+    assert ("ENV", "PATH=/opt/venv/bin:$PATH VIRTUAL_ENV=/opt/venv") in steps
 
 
 def test_every_copied_path_exists_and_is_not_ignored() -> None:
@@ -173,25 +180,53 @@ def test_every_copied_path_exists_and_is_not_ignored() -> None:
         "jobs",
         "pipeline",
         "conf",
+        "pyproject.toml",
         "scripts",
+        "benchmarks",
         "tests",
         "data/README.md",
     ]
-    for src in sources:
+    mounts = [part for args in runs() for part in args.split() if part.startswith("--mount=")]
+    assert mounts == ["--mount=type=bind,source=docker/offline,target=/offline"] * 2
+    for src in [*sources, "docker/offline"]:
         assert (REPO / src).exists(), src
         assert src not in ignored
         assert f"{src}/*" not in ignored
     assert "!data/README.md" in ignored
+    # A checkout has docker/offline/README.md alone, and git keeps what build-offline puts there out.
+    assert (REPO / "docker" / "offline" / "README.md").is_file()
+    assert "docker/offline/*" in (REPO / ".gitignore").read_text().splitlines()
     # The image has no docker/ folder, so the suite it runs leaves out these checks of the repository.
     assert "tests/system/test_docker.py" in ignored
     # The image builds its own scripts/hadoop/target; a checkout's would name jars in the host's ~/.m2.
     assert "scripts/hadoop/target" in ignored
 
 
-def test_installed_extra_exists_and_command_is_the_readme_test_command() -> None:
-    steps = dict(instructions())
+def test_the_package_is_installed_not_editable_and_the_command_is_the_readme_test_command() -> None:
+    copies = [shlex.split(args) for op, args in instructions() if op == "COPY"]
+    project = [(src, dst) for *srcs, dst in copies for src in srcs if dst.startswith("/tmp/project")]
+    assert project == [
+        ("pyproject.toml", "/tmp/project/"),
+        ("README.md", "/tmp/project/"),
+        ("jobs", "/tmp/project/jobs"),
+        ("pipeline", "/tmp/project/pipeline"),
+        ("conf", "/tmp/project/conf"),
+    ]
+    # /app gets none of the package's code: the tests import the installed copy.
+    assert not {"jobs", "pipeline", "conf"} & {
+        src for *srcs, dst in copies for src in srcs if not dst.startswith("/tmp")
+    }
+    installs = [args for args in runs() if "pip install" in args]
+    assert len(installs) == 2 and not any(" -e " in args for args in installs)
+    # The dependencies are pyproject.toml's and its dev extra's, from docker/offline/wheels when it is there.
+    assert 'p["dependencies"] + p["optional-dependencies"]["dev"]' in installs[0]
+    assert "--no-index --find-links /offline/wheels" in installs[0]
+    assert installs[1] == (
+        "pip install --no-cache-dir -q --no-deps --no-build-isolation /tmp/project && rm -rf /tmp/project"
+    )
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert "-e '.[dev]'" in steps["RUN"] and "dev" in extras
+    assert {"setuptools>=77", "wheel"} <= set(extras["dev"])  # what --no-build-isolation builds with
+    steps = dict(instructions())
     command = json.loads(steps["CMD"])
     assert command == ["python", "-m", "pytest", "-q"]
     assert "python -m pytest -q" in (REPO / "README.md").read_text()
@@ -204,7 +239,7 @@ def test_image_exposes_the_scheduler_and_spark_ports() -> None:
     assert dict(instructions())["WORKDIR"] == "/app"
 
 
-def test_compose_has_exactly_the_six_services_all_built_from_the_project_dockerfile() -> None:
+def test_compose_has_exactly_the_seven_services_all_built_from_the_project_dockerfile() -> None:
     spec = compose()
     assert "version" not in spec
     assert set(spec["services"]) == SERVICES
@@ -215,9 +250,10 @@ def test_compose_has_exactly_the_six_services_all_built_from_the_project_dockerf
         assert context == REPO, name
         assert (context / svc["build"]["dockerfile"]).resolve() == DOCKERFILE
         assert DOCKERFILE.is_file()
-    # Only the test suite is kept out of a plain `docker compose up`.
-    assert {name for name, svc in spec["services"].items() if "profiles" in svc} == {"tests"}
-    assert service("tests")["profiles"] == ["test"]
+    # A plain `docker compose up` is luigid, Spark and the pipeline on the data volume; HDFS and the
+    # pipeline on it are the `hdfs` profile, the suite the `test` one.
+    profiles = {name: svc["profiles"] for name, svc in spec["services"].items() if "profiles" in svc}
+    assert profiles == {"tests": ["test"], "hadoop": ["hdfs"], "pipeline-hdfs": ["hdfs"]}
 
 
 def test_every_command_executable_exists_in_the_repo_or_beside_python() -> None:
@@ -228,6 +264,7 @@ def test_every_command_executable_exists_in_the_repo_or_beside_python() -> None:
         "spark-worker": "spark-class",
         "hadoop": "scripts/hadoop-cluster",
         "pipeline": "luigi",
+        "pipeline-hdfs": "luigi",
         "tests": "python",
     }
     bindir = Path(sys.executable).parent
@@ -254,8 +291,9 @@ def test_scheduler_and_spark_daemons_run_the_expected_classes_and_ports() -> Non
     assert command("tests") == ["python", "-m", "pytest", "-q"]
 
 
-def test_pipeline_command_runs_a_task_of_the_pipeline_package() -> None:
-    args = command("pipeline")
+@pytest.mark.parametrize("name", PIPELINES)
+def test_pipeline_command_runs_a_task_of_the_pipeline_package(name: str) -> None:
+    args = command(name)
     assert args[1:4] == ["--module", "pipeline", "TopWordsSpark"]
     task_cls = getattr(pipeline, args[3])
     assert inspect.isclass(task_cls) and issubclass(task_cls, luigi.Task)
@@ -263,16 +301,10 @@ def test_pipeline_command_runs_a_task_of_the_pipeline_package() -> None:
 
 
 def test_every_pipeline_flag_is_a_luigi_core_flag_or_a_config_parameter() -> None:
-    flags = luigi_flags(command("pipeline"))
-    assert flags == [
-        "--scheduler-host",
-        "--scheduler-port",
-        "--spark-master",
-        "--workers",
-        "--storage-root",
-        "--webhdfs-port",
-        "--spark-conf",
-    ]
+    cluster = ["--scheduler-host", "--scheduler-port", "--spark-master", "--workers"]
+    assert luigi_flags(command("pipeline")) == cluster
+    flags = luigi_flags(command("pipeline-hdfs"))
+    assert flags == [*cluster, "--storage-root", "--webhdfs-port", "--spark-conf"]
     resolved = {option: luigi_parameter(option) or config_parameter(option) for option in flags}
     assert resolved == {
         "--scheduler-host": ("core", "scheduler_host"),
@@ -290,6 +322,8 @@ def test_every_pipeline_flag_is_a_luigi_core_flag_or_a_config_parameter() -> Non
 
 
 def test_luigi_parses_the_pipeline_command_into_the_compose_settings() -> None:
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "conf" / "luigi.cfg")
     with CmdlineParser.global_instance(command("pipeline")[1:]) as parser:
         task = parser.get_task_obj()
         core = luigi.interface.core()
@@ -297,6 +331,18 @@ def test_luigi_parses_the_pipeline_command_into_the_compose_settings() -> None:
         assert (core.scheduler_host, core.scheduler_port, core.workers) == ("luigid", 8082, 2)
         assert pipeline.config.spark().master == "spark://spark-master:7077"
         # WordCountSpark hands that master to spark-submit.
+        assert task.word_count_task().master == "spark://spark-master:7077"
+        # The default root, data/ in the image's WORKDIR: the volume's mount (see the volume test).
+        assert pipeline.config.storage().root == "data"
+        assert pipeline.config.spark().conf == cfg.get("spark", "conf")
+
+
+def test_luigi_parses_the_hdfs_pipeline_command_into_the_compose_settings() -> None:
+    with CmdlineParser.global_instance(command("pipeline-hdfs")[1:]) as parser:
+        task = parser.get_task_obj()
+        core = luigi.interface.core()
+        assert type(task) is pipeline.TopWordsSpark
+        assert (core.scheduler_host, core.scheduler_port, core.workers) == ("luigid", 8082, 2)
         assert task.word_count_task().master == "spark://spark-master:7077"
         assert pipeline.config.storage().root == "hdfs://hadoop:8020/gw"
         assert webhdfs().port == 9870
@@ -318,15 +364,18 @@ def test_scheduler_port_is_the_same_in_luigid_the_pipeline_the_published_port_an
     port = int(flag("luigid", "--port"))
     assert port == 8082
     assert int(flag("pipeline", "--scheduler-port")) == port
+    assert int(flag("pipeline-hdfs", "--scheduler-port")) == port
     assert cfg.getint("core", "scheduler_port") == port
     assert published("luigid") == {port: port}
     assert flag("luigid", "--address") == "0.0.0.0"
-    assert flag("pipeline", "--scheduler-host") in compose()["services"]
-    assert flag("pipeline", "--scheduler-host") == "luigid"
+    for name in PIPELINES:
+        assert flag(name, "--scheduler-host") in compose()["services"]
+        assert flag(name, "--scheduler-host") == "luigid"
 
 
 def test_spark_master_url_names_the_master_service_and_its_published_port() -> None:
     url = flag("pipeline", "--spark-master")
+    assert flag("pipeline-hdfs", "--spark-master") == url
     parts = urllib.parse.urlsplit(url)
     assert (parts.scheme, parts.hostname, parts.port) == ("spark", "spark-master", 7077)
     assert parts.hostname in compose()["services"]
@@ -336,8 +385,9 @@ def test_spark_master_url_names_the_master_service_and_its_published_port() -> N
     assert published("spark-worker") == {8081: 8081}
     assert command("spark-worker")[-1] == url
     assert service("spark-worker")["depends_on"] == ["spark-master"]
-    # The pipeline waits for HDFS to be healthy (out of safe mode, a DataNode live), not just started.
-    assert service("pipeline")["depends_on"] == {
+    assert service("pipeline")["depends_on"] == ["luigid", "spark-master", "spark-worker"]
+    # The HDFS pipeline waits for HDFS to be healthy (out of safe mode, a DataNode live), not just started.
+    assert service("pipeline-hdfs")["depends_on"] == {
         "luigid": {"condition": "service_started"},
         "spark-master": {"condition": "service_started"},
         "spark-worker": {"condition": "service_started"},
@@ -345,20 +395,26 @@ def test_spark_master_url_names_the_master_service_and_its_published_port() -> N
     }
     # Executors connect back to the driver by its host name, which other containers resolve only through
     # the service alias: `docker compose run` adds it with --use-aliases.
-    assert service("pipeline")["hostname"] == "pipeline"
+    assert {name: service(name)["hostname"] for name in PIPELINES} == {name: name for name in PIPELINES}
     assert "docker compose -f docker/compose.yaml run --rm --use-aliases pipeline" in COMPOSE.read_text()
 
 
-def test_data_volume_holds_luigids_state_and_the_hadoop_volume_the_mini_clusters_dir() -> None:
+def test_data_volume_holds_the_pipelines_outputs_and_luigids_state_and_the_hadoop_volume_hdfs() -> None:
     spec = compose()
     assert spec["volumes"] == {"data": None, "hadoop": None}
     mounts = {name: svc["volumes"] for name, svc in spec["services"].items() if "volumes" in svc}
-    # With an hdfs:// root the driver and the executors share no local files: neither mounts a volume.
+    # The driver (pipeline) and the executors (spark-worker) share the local storage root at one path; with
+    # an hdfs:// root (pipeline-hdfs) they share no local files, and mount nothing.
     assert mounts == {
         "luigid": ["data:/app/data"],
+        "spark-worker": ["data:/app/data"],
+        "pipeline": ["data:/app/data"],
         "hadoop": [f"hadoop:{HADOOP_DIR}"],
         "tests": service("tests")["volumes"],
     }
+    with CmdlineParser.global_instance(command("pipeline")[1:]):
+        root = pipeline.config.storage().root
+    assert Path(dict(instructions())["WORKDIR"]) / root == Path("/app/data")
     assert flag("hadoop", "--dir") == HADOOP_DIR
     cfg = configparser.ConfigParser()
     cfg.read(REPO / "conf" / "luigi.cfg")
@@ -439,7 +495,7 @@ def test_pipeline_storage_root_and_webhdfs_port_name_the_hadoop_service(
     parse_hadoop_cluster: Callable[[list[str]], argparse.Namespace],
 ) -> None:
     cluster = parse_hadoop_cluster(command("hadoop")[1:])
-    with CmdlineParser.global_instance(command("pipeline")[1:]):
+    with CmdlineParser.global_instance(command("pipeline-hdfs")[1:]):
         root = pipeline.config.storage().root
         webhdfs_port = webhdfs().port
     parts = urllib.parse.urlsplit(root)
@@ -447,15 +503,18 @@ def test_pipeline_storage_root_and_webhdfs_port_name_the_hadoop_service(
     assert parts.hostname == cluster.host
     assert parts.port == cluster.hdfs_port
     assert webhdfs_port == cluster.webhdfs_port == 9870
-    assert "hadoop" in service("pipeline")["depends_on"]
+    assert "hadoop" in service("pipeline-hdfs")["depends_on"]
 
 
 def test_image_builds_the_mini_cluster_with_the_ci_maven_command(hadoop_cluster: types.ModuleType) -> None:
     ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
     assert [line for line in ci if line.startswith("mvn ")] == [MAVEN_BUILD]
-    assert [args for args in runs() if "mvn" in args] == [MAVEN_BUILD]
+    [maven] = [args for args in runs() if "mvn" in args]
+    # The CI command, offline on the Maven repository docker/build-offline resolved, when there is one.
+    assert maven.endswith("&& " + MAVEN_BUILD.replace("-B ", '-B "$@" '))
+    assert "cp -a /offline/m2 /root/.m2/repository && set -- --offline" in maven
     steps = instructions()
-    build = steps.index(("RUN", MAVEN_BUILD))
+    build = steps.index(("RUN", maven))
     # The build step sees the pom and the Java main: scripts/hadoop is copied whole, right before it.
     assert steps[build - 1] == ("COPY", "scripts/hadoop ./scripts/hadoop")
     assert (REPO / "scripts" / "hadoop" / "pom.xml").is_file()
