@@ -1,7 +1,8 @@
 """What the Spark engine builds once per machine, in the temporary directory: the JVM tokenizer's jar
 (jobs/jvm, compiled by the JDK's javac) and the Spark driver's class-data sharing archive (made by the
 SparkClassArchive task), which lets every later spark-submit's driver load its classes from one mapped
-file instead of some twenty thousand class files in a hundred jars.
+file instead of some twenty thousand class files in a hundred jars. `build_once` is how each cached file
+(the jar, the jobs zip) is made.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.config import JOBS_DIR, pyspark_home
@@ -31,11 +33,25 @@ def jdk_tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+def build_once(name: str, write: Callable[[Path], None]) -> str:
+    """CACHE_DIR/name, written by `write(partial)` the first time and renamed into place: concurrent runs
+    never see half a file, and a failed write leaves nothing behind."""
+    final = CACHE_DIR / name
+    if not final.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        partial = CACHE_DIR / f".{name}.{os.getpid()}"
+        try:
+            write(partial)
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+    return str(final)
+
+
 def jobs_jar() -> str | None:
     """jobs/jvm compiled into a jar for `--jars`, or None without a javac.
 
-    Built once per content and Spark version (its name carries their hash) in the temporary directory,
-    like jobs_archive, and renamed into place, so concurrent runs never see half a jar.
+    Built once per content and Spark version (its name carries their hash), like jobs_archive.
     """
     sources = sorted(JVM_SOURCES.rglob("*.java"))
     jars = Path(pyspark_home() or "") / "jars"
@@ -43,29 +59,28 @@ def jobs_jar() -> str | None:
     digest = hashlib.sha256(api[0].name.encode())
     for path in sources:
         digest.update(b"\0" + str(path.relative_to(JVM_SOURCES)).encode() + b"\0" + path.read_bytes())
-    folder = CACHE_DIR
-    jar = folder / f"jobs-{digest.hexdigest()[:16]}.jar"
-    if jar.exists():
-        return str(jar)
+    name = f"jobs-{digest.hexdigest()[:16]}.jar"
+    if (CACHE_DIR / name).exists():
+        return str(CACHE_DIR / name)
     compiler = jdk_tool("javac")
     if compiler is None:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".javac-") as build:
-        result = subprocess.run(
-            [compiler, *JAVAC_OPTIONS, "-cp", str(api[0]), "-d", build, *map(str, sources)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"javac failed on {JVM_SOURCES}: {result.stderr.strip()}")
-        partial = folder / f".{jar.name}.{os.getpid()}"
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in sorted(Path(build).rglob("*.class")):
-                zf.write(path, str(path.relative_to(build)))
-        os.replace(partial, jar)
-    return str(jar)
+
+    def compile_into(jar: Path) -> None:
+        with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix=".javac-") as build:
+            result = subprocess.run(
+                [compiler, *JAVAC_OPTIONS, "-cp", str(api[0]), "-d", build, *map(str, sources)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"javac failed on {JVM_SOURCES}: {result.stderr.strip()}")
+            with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as zf:
+                for path in sorted(Path(build).rglob("*.class")):
+                    zf.write(path, str(path.relative_to(build)))
+
+    return build_once(name, compile_into)
 
 
 def class_archive_path() -> Path | None:

@@ -8,6 +8,7 @@ ConfiguredSparkSubmit is luigi.contrib.spark's SparkSubmitTask with every settin
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import logging
 import os
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from pipeline import formats, storage
 from pipeline.config import JOBS_DIR, spark, spark_environment
 from pipeline.corpus import CorpusParquet, CorpusTask
 from pipeline.errors import SparkJobError
-from pipeline.jvm import QUIET_CDS, class_archive_options, class_archive_path, jobs_jar
+from pipeline.jvm import QUIET_CDS, build_once, class_archive_options, class_archive_path, jobs_jar
 from pipeline.topwords import TopWords
 
 logger = logging.getLogger("luigi-interface." + __name__)
@@ -44,42 +46,57 @@ def local_uri(path: str) -> str:
 def jobs_archive() -> str:
     """A zip of the `jobs` package for `--py-files`, so `import jobs.textrules` works on every executor.
 
-    Built once per content (its name carries a hash of the files) in the temporary directory, and
-    renamed into place so that concurrent runs never see half a zip.
+    Built once per content (its name carries a hash of the files) in the temporary directory.
     """
     files = sorted(p for p in JOBS_DIR.rglob("*") if p.is_file() and p.suffix in (".py", ".txt"))
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(JOBS_DIR)).encode() + b"\0" + path.read_bytes())
-    folder = Path(tempfile.gettempdir()) / "gutenberg-wordcount"
-    archive = folder / f"jobs-{digest.hexdigest()[:16]}.zip"
-    if not archive.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{archive.name}.{os.getpid()}"
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+
+    def zip_into(archive: Path) -> None:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in files:
                 zf.write(path, str(Path("jobs") / path.relative_to(JOBS_DIR)))
-        os.replace(partial, archive)
-    return str(archive)
+
+    return build_once(f"jobs-{digest.hexdigest()[:16]}.zip", zip_into)
 
 
-def tokenizer_jar() -> str | None:
-    """The jar of the JVM tokenizer `[spark] tokenizer` asks for; None for the builtin one."""
-    choice = spark().tokenizer
-    if choice == "builtin":
-        return None
-    jar = jobs_jar()
-    if jar is None and choice == "jvm":
-        raise RuntimeError("[spark] tokenizer = jvm needs a JDK's javac (set JAVA_HOME or put it on PATH)")
-    if jar is None:
-        logger.info("No javac (a JRE only): the Spark job tokenizes with Spark's built-in regex functions")
-    return jar
+@dataclass(frozen=True)
+class Tokenizer:
+    """The tokenizer `[spark] tokenizer` asks for: the JVM one's jar (None: Spark's builtin functions)."""
+
+    jar: str | None
+
+    @classmethod
+    def configured(cls) -> Tokenizer:
+        choice = spark().tokenizer
+        if choice == "builtin":
+            return cls(None)
+        jar = jobs_jar()
+        if jar is None and choice == "jvm":
+            raise RuntimeError(
+                "[spark] tokenizer = jvm needs a JDK's javac (set JAVA_HOME or put it on PATH)"
+            )
+        if jar is None:
+            logger.info(
+                "No javac (a JRE only): the Spark job tokenizes with Spark's built-in regex functions"
+            )
+        return cls(jar)
+
+    @property
+    def jars(self) -> list[str]:
+        return [self.jar] if self.jar else []
+
+    @property
+    def option(self) -> str:
+        """jobs/word_count.py's `--tokenizer` option."""
+        return f"--tokenizer={'jvm' if self.jar else 'builtin'}"
 
 
 def tokenizer_args() -> tuple[list[str], list[str]]:
-    """spark-submit's `--jars` arguments and word_count.py's `--tokenizer` option for `[spark] tokenizer`."""
-    jar = tokenizer_jar()
-    return (["--jars", jar], ["--tokenizer=jvm"]) if jar else ([], ["--tokenizer=builtin"])
+    """spark-submit's `--jars` arguments and word_count.py's options for `[spark] tokenizer`."""
+    tokenizer = Tokenizer.configured()
+    return (["--jars", tokenizer.jar] if tokenizer.jar else []), [tokenizer.option]
 
 
 class ConfiguredSparkSubmit(SparkSubmitTask):
@@ -217,13 +234,17 @@ class WordCountSubmit(ConfiguredSparkSubmit):
 
     app = str(JOBS_DIR / "word_count.py")
 
+    @functools.cached_property
+    def tokenizer(self) -> Tokenizer:
+        # Once per task: finding the jar hashes the Java sources.
+        return Tokenizer.configured()
+
     @property
     def jars(self) -> list[str]:
-        jar = tokenizer_jar()
-        return [*(super().jars or []), *([jar] if jar else [])]
+        return [*(super().jars or []), *self.tokenizer.jars]
 
     def tokenizer_option(self) -> str:
-        return f"--tokenizer={'jvm' if tokenizer_jar() else 'builtin'}"
+        return self.tokenizer.option
 
 
 class WordCountSpark(CorpusTask, WordCountSubmit):
