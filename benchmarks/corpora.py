@@ -161,6 +161,7 @@ def offline_flags(url: str, store: Path | str) -> list[str]:
     return [
         "--local-scheduler",
         f"--gutenberg-base-url={url}",
+        "--gutenberg-mirrors=none",
         "--gutenberg-delay-seconds=0",
         f"--storage-root={store}",
     ]

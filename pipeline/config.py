@@ -30,7 +30,12 @@ class gutenberg(luigi.Config):  # noqa: N801 - Luigi names the config section af
 
     base_url = luigi.Parameter(
         default="https://www.gutenberg.org",
-        description="Gutenberg site or mirror, e.g. http://127.0.0.1:8765",
+        description="Gutenberg site the top-books page comes from, e.g. http://127.0.0.1:8765",
+    )
+    mirrors = luigi.Parameter(
+        default="https://gutenberg.pglaf.org, https://aleph.gutenberg.org",
+        description="where book texts and catalogue records come from, in order: 'URL [epub|numbered|site]',"
+        "...; empty or none: everything from base_url",
     )
     delay_seconds = luigi.FloatParameter(default=2.0, description="pause between requests to the same host")
     user_agent = luigi.Parameter(

@@ -17,7 +17,7 @@ import luigi
 from jobs import textrules
 from pipeline import formats, params, storage
 from pipeline import gutenberg as gb
-from pipeline.fetch import CatalogRecord, DownloadBook, TopBooks
+from pipeline.fetch import CatalogRecord, DownloadBook, TopBooks, configured_mirrors
 
 logger = logging.getLogger("luigi-interface." + __name__)
 
@@ -43,6 +43,7 @@ class CorpusParquet(CorpusTask):
         return storage.target(storage.corpus_path(self.date, self.period, self.n_books))
 
     def run(self) -> Any:
+        configured_mirrors()  # a bad [gutenberg] mirrors value: one error here, not one per book
         top = formats.read_json(self.input())
         ranked = [gb.RankedBook(**book) for book in top["books"]]
         candidates = iter(ranked)
@@ -79,7 +80,8 @@ class CorpusParquet(CorpusTask):
                 if reason is not None:
                     skipped.append(_skipped(book, reason))
                 else:
-                    new_rows.append(row)
+                    # Which mirror and URL served it: in _books.json and the report's book table.
+                    new_rows.append({**row, **task.source()})
                 self.set_progress_percentage(95 * (len(rows) + len(new_rows)) // self.n_books)
             # A header without `Language:`: the catalogue record says (its codes, "fr" or "fr, en").
             unknown = [row for row in new_rows if row["language"] == "unknown"]

@@ -1,7 +1,8 @@
 """Fetching from Project Gutenberg: TopBooks -> DownloadBook x N, and CatalogRecord for a book's language.
 
-Every task here holds one `gutenberg_<host>` resource while it talks to the site, so `[resources]` caps
-the requests in flight to one host across all workers.
+The top-books page comes from `[gutenberg] base_url`; books and catalogue records from `[gutenberg]
+mirrors` (pipeline/mirrors.py). Every task here holds the `gutenberg_<host>` resource of the host it asks
+first, so `[resources]` caps the requests in flight to one host across all workers.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import hashlib
 import logging
 import os
 import time
-import urllib.parse
 
 import luigi
 from luigi.parameter import ParameterVisibility
 
 from pipeline import formats, params, storage
 from pipeline import gutenberg as gb
+from pipeline import mirrors as mr
 from pipeline.config import gutenberg
 
 # A child of Luigi's logger: Luigi's handler prints these lines at the level `--log-level` sets.
@@ -38,14 +39,29 @@ def client() -> gb.Client:
         max_bytes=cfg.max_bytes,
         max_seconds=cfg.max_seconds,
         base_url=cfg.base_url,
+        mirrors=[mirror.url for mirror in configured_mirrors()],
         allowed_hosts=cfg.allowed_hosts,
     )
 
 
-def host_resource() -> dict[str, int]:
-    """One Luigi resource per Gutenberg host; `[resources] gutenberg_<host> = N` allows N at once."""
-    host = urllib.parse.urlsplit(gutenberg().base_url).hostname or "unknown"
-    return {f"gutenberg_{host}": 1}
+def configured_mirrors() -> list[mr.Mirror]:
+    """[gutenberg] mirrors in order; base_url alone (its own layout) when the list is empty."""
+    cfg = gutenberg()
+    return mr.parse_mirrors(cfg.mirrors, cfg.base_url)
+
+
+def mirrors() -> mr.Mirrors:
+    """The configured mirrors with a client: failover between them unless base_url serves everything."""
+    return mr.Mirrors(configured_mirrors(), client(), failover=mr.listed(gutenberg().mirrors))
+
+
+def first_host(home: int) -> dict[str, int]:
+    """The resource of the mirror a task asks first. A bad `[gutenberg] mirrors` value is left for run()
+    to report, as one line: the scheduler would print a traceback."""
+    try:
+        return {mirrors().ordered(home)[0].resource: 1}
+    except gb.GutenbergError:
+        return {mr.host_resource(gutenberg().base_url): 1}
 
 
 def human_bytes(n: float) -> str:
@@ -66,7 +82,7 @@ class TopBooks(luigi.Task):
 
     @property
     def resources(self) -> dict[str, int]:
-        return host_resource()
+        return {mr.host_resource(gutenberg().base_url): 1}
 
     def output(self) -> luigi.target.FileSystemTarget:
         return storage.target(storage.top_books_path(self.date, self.period))
@@ -113,7 +129,12 @@ class DownloadBook(luigi.Task):
 
     @property
     def resources(self) -> dict[str, int]:
-        return host_resource()
+        return first_host(self.home())
+
+    def home(self) -> int:
+        """This book's place in its batch: the mirror it asks first (the batch's books take turns)."""
+        ids = [int(i) for i in self.batch]
+        return ids.index(self.book_id) if self.book_id in ids else 0
 
     def output(self) -> luigi.target.FileSystemTarget:
         return storage.target(storage.raw_book_path(self.book_id), binary=True)
@@ -158,11 +179,10 @@ class DownloadBook(luigi.Task):
         return len((present & ids) - {self.book_id}) + 1, len(ids)
 
     def run(self) -> None:
-        http = client()
-        tried = []
         number, total = self.position()
         label = f"[{number}/{total}] pg{self.book_id}"
         shown = [-10]
+        started = [time.monotonic()]
 
         def on_bytes(received: int, length: int | None) -> None:
             # Every change is a call to the scheduler: report in steps of 10%.
@@ -171,40 +191,50 @@ class DownloadBook(luigi.Task):
                 shown[0] = percent
                 self.set_progress_percentage(min(percent, 99))
 
-        for url in gb.book_urls(gutenberg().base_url, self.book_id):
+        def before(url: str) -> None:
             self.set_status_message(f"book {number} of {total}: GET {url}")
-            started = time.monotonic()
-            try:
-                data = http.get(url, progress=label, on_bytes=on_bytes)
-            except gb.NotFoundError:
-                tried.append(url)
-                continue
+            started[0] = time.monotonic()
+
+        def check(data: bytes, url: str) -> None:
             if not data:
                 raise gb.GutenbergError(f"book {self.book_id}: {url}: empty response")
             if gb.looks_like_html(data):
                 raise gb.GutenbergError(f"book {self.book_id}: {url}: HTML page, not plain text")
-            with self.output().open("w") as handle:
-                handle.write(data)
-            record = {"url": url, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            formats.write_json(self.record(), {**record, "fetched_at": formats.utc_now()})
-            seconds = max(time.monotonic() - started, 1e-6)
-            logger.info(
-                "book %d (%d of %d): %s bytes in %.1f s (%s/s) from %s",
-                self.book_id,
-                number,
-                total,
-                f"{len(data):,}",
-                seconds,
-                human_bytes(len(data) / seconds),
-                url,
+
+        found = mirrors().book(self.book_id, self.home(), before, check, progress=label, on_bytes=on_bytes)
+        if isinstance(found, mr.Missing):
+            logger.warning("book %d: not found (404) at %s; skipped", self.book_id, ", ".join(found.tried))
+            formats.write_json(
+                self.missing(),
+                {"book_id": self.book_id, "tried": found.tried, "checked_at": formats.utc_now()},
             )
-            self.set_status_message(f"book {number} of {total}: {len(data):,} bytes")
-            self.set_progress_percentage(100)
             return
-        logger.warning("book %d: not found (404) at %s; skipped", self.book_id, ", ".join(tried))
-        formats.write_json(
-            self.missing(), {"book_id": self.book_id, "tried": tried, "checked_at": formats.utc_now()}
+        data = found.data
+        with self.output().open("w") as handle:
+            handle.write(data)
+        record = {"mirror": found.mirror.url, "url": found.url, "bytes": len(data)}
+        record["sha256"] = hashlib.sha256(data).hexdigest()
+        formats.write_json(self.record(), {**record, "fetched_at": formats.utc_now()})
+        seconds = max(time.monotonic() - started[0], 1e-6)
+        logger.info(
+            "book %d (%d of %d): %s bytes in %.1f s (%s/s) from %s",
+            self.book_id,
+            number,
+            total,
+            f"{len(data):,}",
+            seconds,
+            human_bytes(len(data) / seconds),
+            found.url,
         )
+        self.set_status_message(f"book {number} of {total}: {len(data):,} bytes")
+        self.set_progress_percentage(100)
+
+    def source(self) -> dict[str, str]:
+        """The mirror and URL that served the book on disk (download.json)."""
+        record = formats.read_json(self.record())
+        url = record["url"]
+        # Records written before mirrors existed name only the URL.
+        return {"mirror": record.get("mirror", url.split("/cache/", 1)[0].split("/files/", 1)[0]), "url": url}
 
 
 class CatalogRecord(luigi.Task):
@@ -217,21 +247,21 @@ class CatalogRecord(luigi.Task):
 
     @property
     def resources(self) -> dict[str, int]:
-        return host_resource()
+        return first_host(0)
 
     def output(self) -> luigi.target.FileSystemTarget:
         return storage.target(storage.catalog_record_path(self.book_id))
 
     def run(self) -> None:
-        url = gb.catalog_url(gutenberg().base_url, self.book_id)
-        self.set_status_message(f"GET {url}")
-        try:
-            languages = gb.catalog_languages(client().get(url))
-        except gb.NotFoundError:
-            languages = []
+        self.set_status_message(f"Looking up book {self.book_id}'s catalogue record")
+        found = mirrors().catalog(self.book_id)
+        if isinstance(found, mr.Missing):
+            languages, url = [], ", ".join(found.tried)
             logger.warning(
                 "book %d: no catalogue record at %s; its language stays unknown", self.book_id, url
             )
+        else:
+            languages, url = gb.catalog_languages(found.data), found.url
         formats.write_json(
             self.output(),
             {"book_id": self.book_id, "url": url, "languages": languages, "fetched_at": formats.utc_now()},

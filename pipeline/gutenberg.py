@@ -25,6 +25,8 @@ from tqdm import tqdm
 # A child of Luigi's logger: its handler prints these lines, at its level.
 logger = logging.getLogger("luigi-interface." + __name__)
 
+# (hostname, port or None for the scheme's default) of each host a client may fetch.
+HostKeys = frozenset[tuple[str, int | None]]
 # Called with the bytes received so far and the announced length (None without Content-Length).
 OnBytes = Callable[[int, "int | None"], None]
 
@@ -47,6 +49,10 @@ class GutenbergError(Exception):
 
 class NotFoundError(GutenbergError):
     """The server answered 404 or 410."""
+
+
+class UnavailableError(GutenbergError):
+    """A URL that still failed after every retry: timeouts, resets, 5xx or 429, bodies cut short."""
 
 
 class RefusedError(GutenbergError):
@@ -75,16 +81,6 @@ class RankedBook:
 
 def top_page_url(base_url: str) -> str:
     return f"{base_url.rstrip('/')}/browse/scores/top"
-
-
-def book_urls(base_url: str, book_id: int) -> list[str]:
-    """Where a book's plain text may be, in the order to try."""
-    base = base_url.rstrip("/")
-    return [
-        f"{base}/cache/epub/{book_id}/pg{book_id}.txt",
-        f"{base}/files/{book_id}/{book_id}-0.txt",
-        f"{base}/files/{book_id}/{book_id}.txt",
-    ]
 
 
 class _TopPageParser(html.parser.HTMLParser):
@@ -153,11 +149,6 @@ def parse_top_page(page: str, period: str, source: str = "top page") -> list[Ran
     if not books:
         raise GutenbergError(f"{source}: section {section} lists no books")
     return books
-
-
-def catalog_url(base_url: str, book_id: int) -> str:
-    """The book's catalogue record (RDF/XML), which names its language when the text's header does not."""
-    return f"{base_url.rstrip('/')}/cache/epub/{book_id}/pg{book_id}.rdf"
 
 
 # <dcterms:language><rdf:Description ...><rdf:value ...>fr</rdf:value>: read with a pattern, not an XML
@@ -242,6 +233,10 @@ def _host_key(url: str) -> tuple[str, int | None]:
     return (parts.hostname or "").lower(), None if port in (None, scheme_default) else port
 
 
+def _host_text(key: tuple[str, int | None]) -> str:
+    return key[0] if key[1] is None else f"{key[0]}:{key[1]}"
+
+
 def _parse_hosts(hosts: Iterable[str] | str) -> frozenset[tuple[str, int | None]]:
     """`host` or `host:port` entries (comma-separated when a string) as _host_key values."""
     items = hosts.split(",") if isinstance(hosts, str) else hosts
@@ -279,11 +274,12 @@ def _private_address(host: str) -> str | None:
 class Client:
     """GET with a User-Agent, timeouts, retries with backoff, per-host politeness and a fetch policy.
 
-    Only the Gutenberg host is fetched: the host of `base_url` (or, when it is not given, the host of the
-    URL passed to `get`) plus `allowed_hosts`. Redirects are followed by hand, at most MAX_REDIRECTS, and
-    only to those hosts over http(s); an allowed extra host that is a private or loopback address is
-    refused too (the base host is trusted as configured, so a loopback mirror works). Each download is
-    capped at `max_bytes` (decoded) and `max_seconds` (from the first request to the last byte).
+    Only the Gutenberg hosts are fetched: the host of `base_url` and of each of `mirrors` (or, when none
+    is given, the host of the URL passed to `get`) plus `allowed_hosts`. Redirects are followed by hand,
+    at most MAX_REDIRECTS, and only to those hosts over http(s); an allowed extra host that is a private
+    or loopback address is refused too (the listed hosts are trusted as configured, so a loopback mirror
+    works). Each download is capped at `max_bytes` (decoded) and `max_seconds` (from the first request
+    to the last byte).
     """
 
     def __init__(
@@ -300,6 +296,7 @@ class Client:
         max_seconds: float,
         allowed_hosts: Iterable[str] | str,
         base_url: str | None = None,
+        mirrors: Iterable[str] = (),
     ) -> None:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
@@ -313,7 +310,7 @@ class Client:
         self.max_backoff_seconds = max_backoff_seconds
         self.max_bytes = max_bytes
         self.max_seconds = float(max_seconds)
-        self.base_host = _host_key(base_url) if base_url else None
+        self.trusted_hosts = frozenset(_host_key(url) for url in (base_url, *mirrors) if url)
         self.allowed_hosts = _parse_hosts(allowed_hosts)
         self._throttles: dict[str, HostThrottle] = {}
 
@@ -323,21 +320,21 @@ class Client:
             self._throttles[netloc] = HostThrottle(netloc, self.delay_seconds)
         return self._throttles[netloc]
 
-    def check_url(self, url: str, base_host: tuple[str, int | None], origin: str) -> None:
+    def check_url(self, url: str, trusted: HostKeys, origin: str) -> None:
         """RefusedError unless `url` may be fetched; `origin` is the URL asked for (named in the message)."""
         what = "" if url == origin else f"redirect to {url}: "
         scheme = urllib.parse.urlsplit(url).scheme.lower()
         if scheme not in SCHEMES:
             raise RefusedError(f"{origin}: {what}refused: scheme {scheme or 'none'!r} is not http or https")
         key = _host_key(url)
-        if key == base_host:
+        if key in trusted:
             return
-        host = key[0] if key[1] is None else f"{key[0]}:{key[1]}"
+        host = _host_text(key)
         if key not in self.allowed_hosts and (key[0], None) not in self.allowed_hosts:
-            allowed = base_host[0] if base_host[1] is None else f"{base_host[0]}:{base_host[1]}"
+            listed = ", ".join(sorted(_host_text(k) for k in trusted))
+            which = f"the Gutenberg host {listed}" if len(trusted) == 1 else f"a Gutenberg host ({listed})"
             raise RefusedError(
-                f"{origin}: {what}refused: host {host} is not the Gutenberg host {allowed} "
-                "(nor in [gutenberg] allowed_hosts)"
+                f"{origin}: {what}refused: host {host} is not {which} (nor in [gutenberg] allowed_hosts)"
             )
         address = _private_address(key[0])
         if address is not None:
@@ -346,19 +343,31 @@ class Client:
             )
 
     def get(self, url: str, progress: str | None = None, on_bytes: OnBytes | None = None) -> bytes:
-        """The body of `url`; NotFoundError on 404/410, RefusedError by the fetch policy, GutenbergError
-        once retries are spent or on any other failure.
+        """The body of `url`; NotFoundError on 404/410, RefusedError by the fetch policy, UnavailableError
+        once retries are spent, GutenbergError on any other failure.
 
         `progress` labels a terminal progress bar; `on_bytes(received, total or None)` is called as the
         body arrives.
         """
-        base_host = self.base_host or _host_key(url)
-        self.check_url(url, base_host, url)
+        return self._with_retries(
+            url, lambda trusted: self._get_once(url, trusted, "GET", progress, on_bytes)
+        )
+
+    def status(self, url: str) -> int:
+        """The status of one HEAD request for `url` (redirects followed by the fetch policy, transient
+        failures retried like `get`): 200, 403, 404, ..."""
+        return self._with_retries(url, lambda trusted: self._get_once(url, trusted, "HEAD", None, None))
+
+    def _with_retries(
+        self, url: str, attempt_once: Callable[[frozenset[tuple[str, int | None]]], Any]
+    ) -> Any:
+        trusted = self.trusted_hosts or frozenset({_host_key(url)})
+        self.check_url(url, trusted, url)
         pause = self.backoff_seconds
         for attempt in range(1, self.max_attempts + 1):
             retry_after = None
             try:
-                return self._get_once(url, base_host, progress, on_bytes)
+                return attempt_once(trusted)
             except _RetryableError as exc:
                 cause, retry_after = exc.cause, exc.retry_after
             except requests.RequestException as exc:
@@ -369,18 +378,26 @@ class Client:
             logger.warning("%s: %s; retry %d/%d in %.1fs", url, cause, attempt, self.max_attempts - 1, wait)
             time.sleep(wait)
             pause *= 2
-        raise GutenbergError(f"{url}: {cause} (gave up after {self.max_attempts} attempts)")
+        raise UnavailableError(f"{url}: {cause} (gave up after {self.max_attempts} attempts)")
 
     def _get_once(
-        self, url: str, base_host: tuple[str, int | None], progress: str | None, on_bytes: OnBytes | None
-    ) -> bytes:
-        """One attempt: the request and the redirects it leads to, each checked by the fetch policy."""
+        self,
+        url: str,
+        trusted: HostKeys,
+        method: str,
+        progress: str | None,
+        on_bytes: OnBytes | None,
+    ) -> Any:
+        """One attempt: the request and the redirects it leads to, each checked by the fetch policy. GET
+        gives the body; HEAD gives the final status."""
         deadline = time.monotonic() + self.max_seconds
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             self._throttle(current).wait()
             where = url if current == url else f"{url} (redirected to {current})"
-            response = self.session.get(current, timeout=self.timeout, stream=True, allow_redirects=False)
+            response = self.session.request(
+                method, current, timeout=self.timeout, stream=True, allow_redirects=False
+            )
             with response:
                 status = response.status_code
                 if status in REDIRECT_STATUSES:
@@ -388,13 +405,15 @@ class Client:
                     if not location:
                         raise GutenbergError(f"{where}: HTTP {status} without a Location header")
                     target = urllib.parse.urljoin(current, location.strip())
-                    self.check_url(target, base_host, url)
+                    self.check_url(target, trusted, url)
                     current = target
                     continue
-                if status in NOT_FOUND_STATUSES:
-                    raise NotFoundError(f"{where}: HTTP {status}")
                 if status in RETRY_STATUSES:
                     raise _RetryableError(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+                if method == "HEAD":
+                    return status
+                if status in NOT_FOUND_STATUSES:
+                    raise NotFoundError(f"{where}: HTTP {status}")
                 if status >= 400:
                     raise GutenbergError(f"{where}: HTTP {status} {response.reason}")
                 if status != 200:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import urllib.parse
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -158,13 +159,22 @@ def render(payload: dict[str, Any], charts: dict[str, bytes], timings: Sequence[
     return "\n".join(parts) + "\n"
 
 
+def _source(book: dict[str, Any]) -> str:
+    """The mirror that served a book, as host and path (a link-free report names no scheme)."""
+    parts = urllib.parse.urlsplit(book.get("mirror", ""))
+    return parts.netloc + parts.path
+
+
 def _books_section(payload: dict[str, Any]) -> list[str]:
     stats = payload.get("book_stats")
     parts = ["<h2>Books</h2>"]
     if not stats:
-        rows = [(b["rank"], b["book_id"], b["title"], b["author"], b["language"]) for b in payload["books"]]
+        rows = [
+            (b["rank"], b["book_id"], b["title"], b["author"], b["language"], _source(b))
+            for b in payload["books"]
+        ]
         parts += [
-            _table("books", ["list rank", "book", "title", "author", "language"], rows, {0, 1}),
+            _table("books", ["list rank", "book", "title", "author", "language", "from"], rows, {0, 1}),
             '<p class="note">Per-book statistics, top words and distinctive words come from the Spark '
             "engine (TopWordsSpark).</p>",
         ]
@@ -181,11 +191,13 @@ def _books_section(payload: dict[str, Any]) -> list[str]:
             _num(b["distinct_words"]),
             _num(b["hapax_words"]),
             f"{b['distinct_words'] / b['tokens']:.3f}" if b["tokens"] else "–",
+            _source(b),
         )
         for b in stats
     ]
     header = ["list rank", "book", "title", "author", "language", "stop words", "tokens", "distinct"]
-    parts.append(_table("books", [*header, "once only", "types/tokens"], rows, {0, 1, 6, 7, 8, 9}))
+    header += ["once only", "types/tokens", "from"]
+    parts.append(_table("books", header, rows, {0, 1, 6, 7, 8, 9}))
     parts.append(
         "<h2>Top and most distinctive words per book</h2>"
         "<p class=\"note\">Top: most frequent words of the book without its language's stop words (Spark's "

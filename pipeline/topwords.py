@@ -197,6 +197,7 @@ def _book_stats(corpus: dict[str, Any], analysis: dict[str, list[dict[str, Any]]
                 **row,
                 "title": book.get("title", ""),
                 "author": book.get("author", ""),
+                "mirror": book.get("mirror", ""),
                 "top": words[row["book_id"], "top"],
                 "distinctive": words[row["book_id"], "distinctive"],
             }

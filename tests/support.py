@@ -121,15 +121,18 @@ class MirrorServer:
 
     `overrides[path]` is a Reply (every request), a callable returning one (or None: serve the file), or a
     list consumed one item per request (None items serve the file; once empty, the file is served): e.g.
-    `[Reply(503)]` is a 503 and then the real book. `requests` logs each path, `request_headers` the
-    headers of each request.
+    `[Reply(503)]` is a 503 and then the real book. `requests` logs each GET's path (a HEAD as
+    `HEAD path`), `request_headers` the headers of each request. `answer_only(k)`: every request after
+    the k-th is reset (a mirror dying mid-run). `port`: a fixed port (0: any free one).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = 0) -> None:
         self.root = root
         self.requests: list[str] = []
+        self.request_times: list[float] = []  # time.monotonic() as each request came in
         self.request_headers: list[dict[str, str]] = []
         self.overrides: dict[str, Override] = {}
+        self.answered: int | None = None
         self._lock = threading.Lock()
         server = self
 
@@ -141,6 +144,15 @@ class MirrorServer:
                 reply = server._next_reply(self.path, dict(self.headers.items()))
                 if reply is None:
                     super().do_GET()
+                    return
+                # The client may give up (a cap, a timeout): expected in fault tests.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(reply)
+
+            def do_HEAD(self) -> None:
+                reply = server._next_reply(f"HEAD {self.path}", dict(self.headers.items()))
+                if reply is None:
+                    super().do_HEAD()
                     return
                 # The client may give up (a cap, a timeout): expected in fault tests.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -183,15 +195,22 @@ class MirrorServer:
             def handle_error(self, request, client_address) -> None:
                 pass  # resets and clients hanging up are the point of these tests, not errors
 
-        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd = Server(("127.0.0.1", port), Handler)
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+    def answer_only(self, k: int) -> None:
+        """Reset every request after the k-th (counted from the start)."""
+        self.answered = k
+
     def _next_reply(self, path: str, headers: dict[str, str]) -> Reply | None:
         with self._lock:
             self.requests.append(path)
+            self.request_times.append(time.monotonic())
             self.request_headers.append(headers)
+            if self.answered is not None and len(self.requests) > self.answered:
+                return Reply(reset=True)
             override = self.overrides.get(path)
             if isinstance(override, list):
                 return override.pop(0) if override else None
@@ -256,12 +275,21 @@ class ConfigOverride:
 def offline_args(
     url: str, root: Path, n_books: int | None = None, date: str | None = "2026-11-20"
 ) -> list[str]:
-    """Flags most runs share: local scheduler, one day (None: today), the loopback server with no delay,
-    a private root."""
+    """Flags most runs share: local scheduler, one day (None: today), the loopback server for everything
+    (no mirrors) with no delay, a private root."""
     args = ["--local-scheduler"] + (["--date", date] if date is not None else [])
     if n_books is not None:
         args += ["--n-books", str(n_books)]
-    return [*args, "--gutenberg-base-url", url, "--gutenberg-delay-seconds", "0", "--storage-root", str(root)]
+    return [
+        *args,
+        "--gutenberg-base-url",
+        url,
+        "--gutenberg-mirrors=none",
+        "--gutenberg-delay-seconds",
+        "0",
+        "--storage-root",
+        str(root),
+    ]
 
 
 def run_luigi(

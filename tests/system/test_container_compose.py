@@ -86,7 +86,7 @@ def test_compose_runs_the_pipeline_on_the_spark_cluster_under_luigid(tmp_path: P
     # luigi.cfg) naming the mirror and the date: compose tools differ on merging a command, not on these.
     settings = tmp_path / "luigi.cfg"
     settings.write_text(
-        "[gutenberg]\nbase_url = http://gutenberg:8000\ndelay_seconds = 0\n\n"
+        "[gutenberg]\nbase_url = http://gutenberg:8000\nmirrors =\ndelay_seconds = 0\n\n"
         f"[TopWordsSpark]\ndate = {DATE}\n"
     )
     override = tmp_path / "compose.mirror.yaml"

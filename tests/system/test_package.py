@@ -100,7 +100,13 @@ def test_main_command_from_the_installed_wheel(venv_luigi: Path, tmp_path: Path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with MirrorServer(mirror_dir()) as server:
-        args = ["--gutenberg-base-url", server.url, "--gutenberg-delay-seconds", "0"]
+        args = [
+            "--gutenberg-base-url",
+            server.url,
+            "--gutenberg-mirrors=none",
+            "--gutenberg-delay-seconds",
+            "0",
+        ]
         result = run(venv_luigi, "TopWordsSpark", "--local-scheduler", *args, cwd=elsewhere)
     assert result.returncode == 0, result.stderr[-3000:]
     ids = listed_ids((mirror_dir() / "browse" / "scores" / "top").read_text(encoding="utf-8"))[:10]

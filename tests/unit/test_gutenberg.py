@@ -1,5 +1,5 @@
-"""pipeline/gutenberg.py on literal input: the top-page parser, book URLs, the HTML check, the fetch
-policy, the throttle and catalogue records. The client against real servers is in
+"""pipeline/gutenberg.py on literal input: the top-page parser, the HTML check, the fetch policy, the
+throttle and catalogue records (book URLs per layout: test_mirrors.py). The client against real servers is in
 tests/integration/test_gutenberg.py and test_faults.py."""
 
 from __future__ import annotations
@@ -93,15 +93,7 @@ def test_top_page_duplicate_ids_are_dropped(caplog: pytest.LogCaptureFixture) ->
     ]
 
 
-# --- book URLs and bodies -------------------------------------------------------------------------
-
-
-def test_book_urls_in_fallback_order() -> None:
-    assert gb.book_urls("http://m/", 84) == [
-        "http://m/cache/epub/84/pg84.txt",
-        "http://m/files/84/84-0.txt",
-        "http://m/files/84/84.txt",
-    ]
+# --- book bodies ----------------------------------------------------------------------------------
 
 
 def test_looks_like_html() -> None:
@@ -116,12 +108,27 @@ def test_looks_like_html() -> None:
 def test_allowed_public_host_passes_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("152.19.134.47", 0))])
     http = client(base_url="https://www.gutenberg.org", allowed_hosts="gutenberg.pglaf.org, mirror.x:8080")
-    base = gb._host_key("https://www.gutenberg.org")
+    base = http.trusted_hosts
     http.check_url("http://gutenberg.pglaf.org/cache/epub/84/pg84.txt", base, "https://www.gutenberg.org/x")
     http.check_url("http://mirror.x:8080/84.txt", base, "https://www.gutenberg.org/x")
     http.check_url("http://www.gutenberg.org/84.txt", base, "https://www.gutenberg.org/x")  # http -> https
     with pytest.raises(gb.RefusedError):
         http.check_url("http://mirror.x:8081/84.txt", base, "https://www.gutenberg.org/x")
+
+
+def test_listed_mirrors_are_trusted_and_named_when_a_host_is_refused() -> None:
+    http = client(base_url="http://127.0.0.1:8000", mirrors=["http://127.0.0.1:8001", "https://m.example/pg"])
+    trusted = http.trusted_hosts
+    assert trusted == {("127.0.0.1", 8000), ("127.0.0.1", 8001), ("m.example", None)}
+    http.check_url(
+        "http://127.0.0.1:8001/1/2/12/12-0.txt", trusted, "http://127.0.0.1:8001/x"
+    )  # loopback, listed
+    with pytest.raises(gb.RefusedError) as info:
+        http.check_url("http://127.0.0.1:8002/x", trusted, "http://127.0.0.1:8001/x")
+    assert str(info.value) == (
+        "http://127.0.0.1:8001/x: redirect to http://127.0.0.1:8002/x: refused: host 127.0.0.1:8002 is not a "
+        "Gutenberg host (127.0.0.1:8000, 127.0.0.1:8001, m.example) (nor in [gutenberg] allowed_hosts)"
+    )
 
 
 def test_throttle_spaces_requests_to_one_host(tmp_path: Path) -> None:

@@ -137,7 +137,14 @@ def literal_payload() -> dict:
     rows = report.rank_words(counts, frozenset({"the", "a", "and", "on", "at"}), 3)
     zipf = report.zipf_fit([c for _, c in counts])
     heaps = report.heaps_fit([(10, 7), (20, 12), (41, 15)])
-    book = {"rank": 1, "book_id": 7, "title": "Cats <&> Dogs", "author": "Anon", "language": "English"}
+    book = {
+        "rank": 1,
+        "book_id": 7,
+        "title": "Cats <&> Dogs",
+        "author": "Anon",
+        "language": "English",
+        "mirror": "https://mirror.example/gutenberg",
+    }
     return {
         "engine": "spark",
         "date": "2026-11-20",
@@ -191,7 +198,8 @@ def test_html_report_has_the_tables_and_embedded_charts() -> None:
         ["3", "dog", "3", "73.17"],
     ]
     assert parsed.tables["books"][1][:6] == ["1", "7", "Cats <&> Dogs", "Anon", "English", "english"]
-    assert parsed.tables["books"][1][6:] == ["41", "15", "6", "0.366"]
+    assert parsed.tables["books"][0][-1] == "from"
+    assert parsed.tables["books"][1][6:] == ["41", "15", "6", "0.366", "mirror.example/gutenberg"]
     assert parsed.tables["book-words"][1] == ["Cats <&> Dogs (7)", "cat 4, bird 3", "cat 0.1250"]
     assert parsed.tables["skipped"][1] == ["2", "8", "Gone", "binary"]
     assert parsed.tables["timings"][1] == ["WordCountSpark", "1", "12.3", "2026-11-20T10:00:00+00:00"]
@@ -217,8 +225,8 @@ def test_html_report_without_analysis_says_where_it_comes_from() -> None:
     parsed = _Collect()
     parsed.feed(page)
     assert parsed.tables["books"] == [
-        ["list rank", "book", "title", "author", "language"],
-        ["1", "7", "Cats <&> Dogs", "Anon", "English"],
+        ["list rank", "book", "title", "author", "language", "from"],
+        ["1", "7", "Cats <&> Dogs", "Anon", "English", "mirror.example/gutenberg"],
     ]
     assert "chart-heaps" not in parsed.images
     assert "per-book analysis" in page
