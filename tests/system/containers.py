@@ -42,11 +42,19 @@ def image() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """A podman command with the project's settings; `check`: fail the test, with podman's stderr."""
+def run(
+    argv: list[str], cwd: Path | None = None, timeout: float = 600, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """A container command (podman, podman-compose) with the project's settings; `check`: fail the test,
+    with the command's stdout and stderr."""
     result = subprocess.run(
-        ["podman", *args], env=ENV, capture_output=True, text=True, timeout=timeout, check=False
+        argv, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout, check=False
     )
     if check:
-        assert result.returncode == 0, (args, result.stdout[-3000:], result.stderr[-3000:])
+        assert result.returncode == 0, (argv, result.stdout[-3000:], result.stderr[-3000:])
     return result
+
+
+def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """A podman command with the project's settings."""
+    return run(["podman", *args], timeout=timeout, check=check)

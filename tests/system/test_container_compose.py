@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 import urllib.parse
 from collections import Counter
@@ -22,7 +21,8 @@ import pytest
 import yaml
 
 from tests.support import REPO, expected_top_words_csv, listed_ids, mirror_dir
-from tests.system.containers import ENV, image, podman
+from tests.system import containers
+from tests.system.containers import image, podman
 
 pytestmark = pytest.mark.container
 
@@ -40,12 +40,7 @@ def compose_command(project: str, override: Path) -> list[str]:
 
 
 def run_compose(project: str, override: Path, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(
-        [*compose_command(project, override), *args],
-        cwd=REPO, env=ENV, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, (args, result.stdout[-3000:], result.stderr[-3000:])
-    return result.stdout
+    return containers.run([*compose_command(project, override), *args], cwd=REPO, timeout=timeout).stdout
 
 
 def wait_for_luigid(container: str, timeout: float = 120) -> None:
@@ -110,7 +105,8 @@ def test_compose_runs_the_pipeline_on_the_spark_cluster_under_luigid(tmp_path: P
         run_compose(project, override, "up", "-d", "pipeline")
         pipeline = f"{project}_pipeline_1"
         exit_code = podman("wait", pipeline, timeout=1200).stdout.strip()
-        logs = podman("logs", pipeline).stderr + podman("logs", pipeline).stdout
+        shown = podman("logs", pipeline)
+        logs = shown.stderr + shown.stdout
         assert exit_code == "0", logs[-4000:]
 
         volume = Path(

@@ -54,6 +54,13 @@ def new_applications(
     return [(a["applicationType"], a["name"], a["state"], a["finalStatus"]) for a in found]
 
 
+def spark_lines(stderr: str) -> str:
+    """What explains a failed Spark run: its WARN, ERROR and exception lines (the tail of stderr is Luigi's
+    dump of spark-submit's environment)."""
+    keys = (" WARN ", " ERROR ", "Exception", "Error", "ERROR:")
+    return "\n".join(line[:500] for line in stderr.splitlines() if any(k in line for k in keys))[-6000:]
+
+
 def spark_on_yarn_config(path: Path) -> None:
     """Spark's jars and Python for YARN containers on this host: the NodeManager runs here, so `local:`
     jars (nothing uploaded per run), this venv's Python, and the driver on loopback."""
@@ -137,7 +144,7 @@ def test_top_words_spark_on_yarn(
     before = applications(cluster)
     args = hdfs_args("TopWordsSpark", mirror, cluster, "/yarn", "--spark-master", "yarn")
     result = run_luigi(*args, "--spark-spark-submit", str(wrapper), cwd=REPO, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, spark_lines(result.stderr)
     assert webhdfs_read(cluster, f"/yarn/top_words/spark/{RUN}/{REPORT}.csv").decode() == (
         expected_top_words_csv(TOP3, 50, "english")
     )
