@@ -25,9 +25,11 @@ from pipeline.config import gutenberg
 logger = logging.getLogger("luigi-interface." + __name__)
 
 
-def client() -> gb.Client:
-    """A Gutenberg HTTP client configured from [gutenberg]."""
+def client(listed: list[mr.Mirror] | None = None) -> gb.Client:
+    """A Gutenberg HTTP client configured from [gutenberg]; it may fetch base_url's and the mirrors' hosts
+    (`listed`, when the caller has parsed them already)."""
     cfg = gutenberg()
+    listed = configured_mirrors() if listed is None else listed
     return gb.Client(
         user_agent=cfg.user_agent,
         delay_seconds=cfg.delay_seconds,
@@ -39,7 +41,7 @@ def client() -> gb.Client:
         max_bytes=cfg.max_bytes,
         max_seconds=cfg.max_seconds,
         base_url=cfg.base_url,
-        mirrors=[mirror.url for mirror in configured_mirrors()],
+        mirrors=[mirror.url for mirror in listed],
         allowed_hosts=cfg.allowed_hosts,
     )
 
@@ -52,14 +54,15 @@ def configured_mirrors() -> list[mr.Mirror]:
 
 def mirrors() -> mr.Mirrors:
     """The configured mirrors with a client: failover between them unless base_url serves everything."""
-    return mr.Mirrors(configured_mirrors(), client(), failover=mr.listed(gutenberg().mirrors))
+    listed = configured_mirrors()
+    return mr.Mirrors(listed, client(listed), failover=mr.listed(gutenberg().mirrors))
 
 
 def first_host(home: int) -> dict[str, int]:
     """The resource of the mirror a task asks first. A bad `[gutenberg] mirrors` value is left for run()
     to report, as one line: the scheduler would print a traceback."""
     try:
-        return {mirrors().ordered(home)[0].resource: 1}
+        return {mr.ordered(configured_mirrors(), home)[0].resource: 1}
     except gb.GutenbergError:
         return {mr.host_resource(gutenberg().base_url): 1}
 

@@ -222,7 +222,7 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-def _host_key(url: str) -> tuple[str, int | None]:
+def host_key(url: str) -> tuple[str, int | None]:
     """(hostname, port) of a URL; the port is None when it is its scheme's default (80, 443)."""
     parts = urllib.parse.urlsplit(url)
     try:
@@ -233,12 +233,13 @@ def _host_key(url: str) -> tuple[str, int | None]:
     return (parts.hostname or "").lower(), None if port in (None, scheme_default) else port
 
 
-def _host_text(key: tuple[str, int | None]) -> str:
+def host_text(key: tuple[str, int | None]) -> str:
+    """`host` or `host:port`, as a person writes it."""
     return key[0] if key[1] is None else f"{key[0]}:{key[1]}"
 
 
-def _parse_hosts(hosts: Iterable[str] | str) -> frozenset[tuple[str, int | None]]:
-    """`host` or `host:port` entries (comma-separated when a string) as _host_key values."""
+def _parse_hosts(hosts: Iterable[str] | str) -> HostKeys:
+    """`host` or `host:port` entries (comma-separated when a string) as host_key values."""
     items = hosts.split(",") if isinstance(hosts, str) else hosts
     keys = set()
     for item in (h.strip() for h in items):
@@ -310,7 +311,7 @@ class Client:
         self.max_backoff_seconds = max_backoff_seconds
         self.max_bytes = max_bytes
         self.max_seconds = float(max_seconds)
-        self.trusted_hosts = frozenset(_host_key(url) for url in (base_url, *mirrors) if url)
+        self.trusted_hosts = frozenset(host_key(url) for url in (base_url, *mirrors) if url)
         self.allowed_hosts = _parse_hosts(allowed_hosts)
         self._throttles: dict[str, HostThrottle] = {}
 
@@ -326,12 +327,12 @@ class Client:
         scheme = urllib.parse.urlsplit(url).scheme.lower()
         if scheme not in SCHEMES:
             raise RefusedError(f"{origin}: {what}refused: scheme {scheme or 'none'!r} is not http or https")
-        key = _host_key(url)
+        key = host_key(url)
         if key in trusted:
             return
-        host = _host_text(key)
+        host = host_text(key)
         if key not in self.allowed_hosts and (key[0], None) not in self.allowed_hosts:
-            listed = ", ".join(sorted(_host_text(k) for k in trusted))
+            listed = ", ".join(sorted(host_text(k) for k in trusted))
             which = f"the Gutenberg host {listed}" if len(trusted) == 1 else f"a Gutenberg host ({listed})"
             raise RefusedError(
                 f"{origin}: {what}refused: host {host} is not {which} (nor in [gutenberg] allowed_hosts)"
@@ -358,10 +359,8 @@ class Client:
         failures retried like `get`): 200, 403, 404, ..."""
         return self._with_retries(url, lambda trusted: self._get_once(url, trusted, "HEAD", None, None))
 
-    def _with_retries(
-        self, url: str, attempt_once: Callable[[frozenset[tuple[str, int | None]]], Any]
-    ) -> Any:
-        trusted = self.trusted_hosts or frozenset({_host_key(url)})
+    def _with_retries(self, url: str, attempt_once: Callable[[HostKeys], Any]) -> Any:
+        trusted = self.trusted_hosts or frozenset({host_key(url)})
         self.check_url(url, trusted, url)
         pause = self.backoff_seconds
         for attempt in range(1, self.max_attempts + 1):

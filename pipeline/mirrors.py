@@ -63,13 +63,8 @@ def host_resource(url: str) -> str:
     """`[resources]` key of a URL's host, so `gutenberg_<host> = N` allows N downloads from it at once.
 
     A port other than the scheme's joins with `_` (`:` is not allowed in a config key)."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or "unknown"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return f"gutenberg_{host}" if port in (None, 80, 443) else f"gutenberg_{host}_{port}"
+    host, port = gb.host_key(url)
+    return f"gutenberg_{host or 'unknown'}" + ("" if port is None else f"_{port}")
 
 
 def listed(value: str) -> bool:
@@ -114,6 +109,13 @@ def book_paths(layout: str, book_id: int) -> list[str]:
 def catalog_path(book_id: int) -> str:
     """The book's catalogue record (RDF/XML), in the generated collection whatever the layout."""
     return f"cache/epub/{int(book_id)}/pg{int(book_id)}.rdf"
+
+
+def ordered(mirrors: list[Mirror], home: int = 0) -> list[Mirror]:
+    """Mirror `home` (modulo their number) first, then the others in their order: a batch's books take
+    turns as first, so that under `--workers N` each mirror serves at once."""
+    first = mirrors[home % len(mirrors)]
+    return [first, *(m for m in mirrors if m != first)]
 
 
 def _run_pid() -> int:
@@ -208,10 +210,7 @@ class Mirrors:
         self.state = state if state is not None else RunState()
 
     def ordered(self, home: int = 0) -> list[Mirror]:
-        """Mirror `home` (modulo their number) first, then the others in their order: a batch's books take
-        turns as first, so that under `--workers N` each mirror serves at once."""
-        first = self.mirrors[home % len(self.mirrors)]
-        return [first, *(m for m in self.mirrors if m != first)]
+        return ordered(self.mirrors, home)
 
     def layout(self, mirror: Mirror) -> str:
         """The mirror's layout: as listed, or asked once per run (HEAD cache/epub/) and remembered."""

@@ -304,6 +304,13 @@ def run_luigi(
     )
 
 
+def error_lines(stderr: str) -> list[str]:
+    """The pipeline's one-line causes (not Luigi's own `ERROR: [pid ...]` log lines)."""
+    return [
+        line for line in stderr.splitlines() if line.startswith("ERROR: ") and not line.startswith("ERROR: [")
+    ]
+
+
 def luigi_command(*args: str) -> list[str]:
     luigi_bin = Path(sys.executable).parent / "luigi"
     return [str(luigi_bin) if luigi_bin.exists() else "luigi", "--module", "pipeline", *args]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import gutenberg as gb
-from tests.support import REPO, MirrorServer, Reply, mirror_dir, offline_args, run_luigi
+from tests.support import REPO, MirrorServer, Reply, error_lines, mirror_dir, offline_args, run_luigi
 from tests.support import gutenberg_client as client
 
 BOOK = "/cache/epub/84/pg84.txt"
@@ -259,13 +259,6 @@ def luigi_args(server: MirrorServer, root: Path, *extra: str) -> list[str]:
         "--gutenberg-max-attempts",
         "2",
         *extra,
-    ]
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The pipeline's one-line causes (not Luigi's own `ERROR: [pid ...]` log lines)."""
-    return [
-        line for line in stderr.splitlines() if line.startswith("ERROR: ") and not line.startswith("ERROR: [")
     ]
 
 

@@ -16,6 +16,7 @@ from tests.support import (
     REPO,
     MirrorServer,
     Reply,
+    error_lines,
     expected_top_words_csv,
     listed_ids,
     mirror_dir,
@@ -306,10 +307,3 @@ def test_a_bad_mirror_entry_is_one_error_line_and_no_request(tmp_path: Path) -> 
     assert error_lines(corpus.stderr) == [f"ERROR: TopBooks(date={DATE}, period=yesterday): {cause}"]
     assert top.requests == []
     assert not (root / "raw").exists()
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The pipeline's one-line causes (not Luigi's own `ERROR: [pid ...]` log lines)."""
-    return [
-        line for line in stderr.splitlines() if line.startswith("ERROR: ") and not line.startswith("ERROR: [")
-    ]
