@@ -133,6 +133,7 @@ def _start_time(pid: int) -> str:
 
 
 def run_state_path() -> Path:
+    """The run's state file, in the temp dir, named after the `luigi` process (pid and start time)."""
     pid = _run_pid()
     return Path(tempfile.gettempdir()) / f"gutenberg-wordcount-run-{pid}-{_start_time(pid)}.json"
 
@@ -209,9 +210,6 @@ class Mirrors:
         self.failover = failover
         self.state = state if state is not None else RunState()
 
-    def ordered(self, home: int = 0) -> list[Mirror]:
-        return ordered(self.mirrors, home)
-
     def layout(self, mirror: Mirror) -> str:
         """The mirror's layout: as listed, or asked once per run (HEAD cache/epub/) and remembered."""
         if mirror.layout is not None:
@@ -280,7 +278,7 @@ class Mirrors:
         accounts: list[str] = []
         failed = False
         skipped = self.state.skipped() if self.failover else {}
-        for mirror in self.ordered(home):
+        for mirror in ordered(self.mirrors, home):
             if mirror.url in skipped:
                 failed = True
                 accounts.append(f"{mirror.url} skipped earlier in this run ({skipped[mirror.url]})")
